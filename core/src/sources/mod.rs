@@ -1,0 +1,1 @@
+//! The sources failsoft reads from.

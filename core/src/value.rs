@@ -1,0 +1,122 @@
+//! What a read returns: the data plus where it came from.
+
+use crate::error::Error;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Where a read's value came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueSource {
+    /// Fetched within the TTL.
+    Fresh,
+    /// Older than the TTL; a background refresh is under way or backing off.
+    Stale,
+    /// Read from the last-known-good snapshot on disk.
+    Snapshot,
+    /// The caller's hardcoded fallback.
+    Fallback,
+}
+
+impl ValueSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueSource::Fresh => "fresh",
+            ValueSource::Stale => "stale",
+            ValueSource::Snapshot => "snapshot",
+            ValueSource::Fallback => "fallback",
+        }
+    }
+}
+
+/// One fetched value, shared (never copied) by every read that returns it.
+#[derive(Debug)]
+pub struct Payload {
+    pub data: serde_json::Value,
+    /// The source's version number, when it has one.
+    pub version: Option<i64>,
+    /// The validator for conditional requests.
+    pub etag: Option<String>,
+    /// When the data was fetched (monotonic; TTL decisions use this).
+    pub fetched_at: Instant,
+    /// When the data was fetched (wall clock; snapshots carry this across restarts).
+    pub fetched_wall: SystemTime,
+}
+
+impl Payload {
+    pub fn new(data: serde_json::Value, version: Option<i64>, etag: Option<String>) -> Self {
+        Payload { data, version, etag, fetched_at: Instant::now(), fetched_wall: SystemTime::now() }
+    }
+
+    /// A payload fetched `age` ago (snapshots).
+    pub fn aged(
+        data: serde_json::Value,
+        version: Option<i64>,
+        etag: Option<String>,
+        fetched_wall: SystemTime,
+    ) -> Self {
+        let age = SystemTime::now().duration_since(fetched_wall).unwrap_or_default();
+        let now = Instant::now();
+        let fetched_at = now.checked_sub(age).unwrap_or(now);
+        Payload { data, version, etag, fetched_at, fetched_wall }
+    }
+
+    pub fn age(&self) -> Duration {
+        self.fetched_at.elapsed()
+    }
+}
+
+/// The result of a read.
+#[derive(Clone, Debug)]
+pub struct Value {
+    pub payload: Arc<Payload>,
+    pub source: ValueSource,
+    /// Why the value is not fresh from the backend, when a fetch failed.
+    pub error: Option<Arc<Error>>,
+}
+
+impl Value {
+    pub fn data(&self) -> &serde_json::Value {
+        &self.payload.data
+    }
+
+    pub fn version(&self) -> Option<i64> {
+        self.payload.version
+    }
+
+    pub fn is_fallback(&self) -> bool {
+        self.source == ValueSource::Fallback
+    }
+
+    /// Seconds since the data was fetched; `None` for a fallback.
+    pub fn age(&self) -> Option<Duration> {
+        if self.is_fallback() {
+            None
+        } else {
+            Some(self.payload.age())
+        }
+    }
+
+    pub fn age_seconds(&self) -> Option<f64> {
+        self.age().map(|d| d.as_secs_f64())
+    }
+
+    /// A fallback value built from caller data.
+    pub fn fallback(data: serde_json::Value, error: Option<Arc<Error>>) -> Self {
+        Value { payload: Arc::new(Payload::new(data, None, None)), source: ValueSource::Fallback, error }
+    }
+
+    /// The value as JSON with its metadata, the shape the CLI prints and C hands out:
+    /// `{"value", "source", "is_fallback", "version", "age", "error"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "value": self.payload.data,
+            "source": self.source.as_str(),
+            "is_fallback": self.is_fallback(),
+            "version": self.payload.version,
+            "age": self.age_seconds(),
+            "error": self.error.as_ref().map(|e| serde_json::json!({
+                "kind": e.kind.as_str(), "key": e.key, "message": e.message, "status": e.status,
+            })),
+        })
+    }
+}
