@@ -1,1 +1,88 @@
-fn main() {}
+//! `failsoft`: read values through the availability cache, watch them, pull snapshots, and run
+//! the demo against the bundled simulator.
+
+mod args;
+mod demo;
+mod read;
+mod source_args;
+
+use args::Args;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+failsoft — remote prompts and config that stay available when the backend fails
+
+USAGE:
+  failsoft get KEY --source http --url 'http://host/{key}' [--header 'Name: value']
+  failsoft get KEY --source file --path values.json
+  failsoft watch KEY [KEY…] --source … [--interval SECONDS] [--count N]
+  failsoft demo
+
+OPTIONS (get, watch):
+  --ttl SECONDS            cache TTL (default: FAILSOFT_TTL_SECONDS, else 300)
+  --cold-deadline SECONDS  how long a read with nothing cached waits (default 5)
+  --snapshot-dir DIR       last-known-good snapshots (default: FAILSOFT_SNAPSHOT_DIR)
+  --fallback JSON          served when the backend fails and nothing is cached
+  RUST_LOG=debug           show the library's log lines on stderr
+
+`get` prints the value as JSON with source, is_fallback, version and age;
+it exits 1 when no value could be served.";
+
+fn main() -> ExitCode {
+    init_logging();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = raw.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let args = match Args::parse(rest) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e),
+    };
+    let result = match cmd.as_str() {
+        "get" => read::get(&args),
+        "watch" => read::watch(&args),
+        "demo" => demo::run(),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(format!("unknown command {other:?}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => usage_error(&e),
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("failsoft: {msg}\n\nRun `failsoft help` for usage.");
+    ExitCode::from(2)
+}
+
+/// A minimal `log` backend on stderr, off unless RUST_LOG is set (warn, info or debug).
+fn init_logging() {
+    struct Stderr(log::LevelFilter);
+    impl log::Log for Stderr {
+        fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+            m.level() <= self.0
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            if self.enabled(r.metadata()) {
+                eprintln!("[{} {}] {}", r.level(), r.target(), r.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    let level = match std::env::var("RUST_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
+        "" | "off" => return,
+        "error" => log::LevelFilter::Error,
+        "warn" => log::LevelFilter::Warn,
+        "info" => log::LevelFilter::Info,
+        "trace" => log::LevelFilter::Trace,
+        _ => log::LevelFilter::Debug,
+    };
+    if log::set_boxed_logger(Box::new(Stderr(level))).is_ok() {
+        log::set_max_level(level);
+    }
+}

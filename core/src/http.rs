@@ -178,6 +178,56 @@ impl Http {
     }
 }
 
+/// Timeouts for [`Http::send_streaming_with`]: a long-lived response (server-sent events) needs an
+/// idle bound per read rather than one bound on the whole exchange. `None` leaves a phase unbounded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamTimeouts {
+    /// The whole exchange, body included.
+    pub global: Option<Duration>,
+    /// DNS, connect and TLS.
+    pub connect: Option<Duration>,
+    /// Until the response headers arrived.
+    pub response: Option<Duration>,
+    /// Each read from the connection; restarted by every read (the idle timeout).
+    pub per_read: Option<Duration>,
+}
+
+impl Http {
+    /// Like [`Http::send_streaming`], with separate phase and per-read timeouts.
+    pub fn send_streaming_with(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        timeouts: StreamTimeouts,
+    ) -> Result<ureq::http::Response<ureq::Body>> {
+        let shown = redact_url(url);
+        macro_rules! finish {
+            ($req:expr) => {{
+                let mut req = $req;
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                req.config()
+                    .timeout_global(timeouts.global)
+                    .timeout_resolve(timeouts.connect)
+                    .timeout_connect(timeouts.connect)
+                    .timeout_recv_response(timeouts.response)
+                    .timeout_per_read(timeouts.per_read)
+                    .build()
+            }};
+        }
+        let sent = match (method, body) {
+            ("GET", _) => finish!(self.agent.get(url)).call(),
+            ("POST", b) => finish!(self.agent.post(url)).send(b.unwrap_or_default()),
+            (m, _) => Err(ureq::Error::BadUri(format!("unsupported method {m}"))),
+        };
+        let shown_budget = timeouts.response.or(timeouts.global).or(timeouts.per_read).unwrap_or_default();
+        sent.map_err(|e| map_ureq_error(e, &shown, shown_budget))
+    }
+}
+
 /// `Retry-After` in seconds (or an HTTP date, ignored), or `retry-after-ms`.
 pub fn parse_retry_after(ms: Option<&str>, secs: Option<&str>) -> Option<Duration> {
     if let Some(ms) = ms.and_then(|s| s.trim().parse::<f64>().ok()) {

@@ -2,14 +2,29 @@
 //! a vendor fails. See `SPEC.md` for the behaviour contract; this crate is the one
 //! implementation every language binding wraps.
 
+pub mod client;
+mod entry;
 pub mod error;
+mod fork;
 pub mod http;
 pub mod key;
+pub mod llm;
+pub mod options;
+mod runtime;
+pub mod snapshot;
 pub mod source;
 pub mod sources;
+pub mod spec;
+mod stats;
+pub mod status;
+pub mod template;
 pub mod value;
 
+pub use client::{Change, Client, PrefetchError};
 pub use error::{Error, ErrorKind, Result};
 pub use key::{Key, Qualifier};
-pub use source::{FetchRequest, Fetched, Source};
+pub use options::{ClientOptions, Fallback, ReadOptions};
+pub use source::{FetchRequest, Fetched, FetchedValue, Source};
+pub use spec::{ClientSpec, SourceSpec};
+pub use status::{State, Status};
 pub use value::{Payload, Value, ValueSource};

@@ -4,13 +4,32 @@ use crate::error::Result;
 use crate::key::Key;
 use std::time::Instant;
 
+/// A value a source fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedValue {
+    pub data: serde_json::Value,
+    /// The source's version number, when it has one; a lower one never replaces a higher one.
+    pub version: Option<i64>,
+    /// The validator to send as `If-None-Match` next time.
+    pub etag: Option<String>,
+    /// Bytes read from the wire (for the `bytes_fetched` counter).
+    pub bytes: u64,
+}
+
 /// What a source answers for a key.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Fetched {
     /// A (possibly) new value.
-    Modified { data: serde_json::Value, version: Option<i64>, etag: Option<String> },
+    Modified(FetchedValue),
     /// The conditional request matched: the cached value is still current (HTTP 304).
     NotModified,
+}
+
+impl Fetched {
+    /// A new value without validator.
+    pub fn value(data: serde_json::Value, version: Option<i64>, bytes: u64) -> Self {
+        Fetched::Modified(FetchedValue { data, version, etag: None, bytes })
+    }
 }
 
 /// One fetch: the key, the validator of the cached value, and the instant by which the whole

@@ -31,7 +31,8 @@ impl ValueSource {
 /// One fetched value, shared (never copied) by every read that returns it.
 #[derive(Debug)]
 pub struct Payload {
-    pub data: serde_json::Value,
+    /// Shared so a 304 or a renewal re-dates the value without copying it.
+    pub data: Arc<serde_json::Value>,
     /// The source's version number, when it has one.
     pub version: Option<i64>,
     /// The validator for conditional requests.
@@ -44,6 +45,11 @@ pub struct Payload {
 
 impl Payload {
     pub fn new(data: serde_json::Value, version: Option<i64>, etag: Option<String>) -> Self {
+        Payload::shared(Arc::new(data), version, etag)
+    }
+
+    /// A payload fetched now, reusing already shared data.
+    pub fn shared(data: Arc<serde_json::Value>, version: Option<i64>, etag: Option<String>) -> Self {
         Payload { data, version, etag, fetched_at: Instant::now(), fetched_wall: SystemTime::now() }
     }
 
@@ -57,7 +63,7 @@ impl Payload {
         let age = SystemTime::now().duration_since(fetched_wall).unwrap_or_default();
         let now = Instant::now();
         let fetched_at = now.checked_sub(age).unwrap_or(now);
-        Payload { data, version, etag, fetched_at, fetched_wall }
+        Payload { data: Arc::new(data), version, etag, fetched_at, fetched_wall }
     }
 
     pub fn age(&self) -> Duration {
@@ -109,7 +115,7 @@ impl Value {
     /// `{"value", "source", "is_fallback", "version", "age", "error"}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
-            "value": self.payload.data,
+            "value": *self.payload.data,
             "source": self.source.as_str(),
             "is_fallback": self.is_fallback(),
             "version": self.payload.version,

@@ -1,0 +1,3 @@
+pub fn run() -> Result<std::process::ExitCode, String> {
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,134 @@
+//! One cached key: its current value (read lock-free), its refresh bookkeeping, and the fetch in
+//! flight that cold readers wait on together.
+
+use crate::error::Error;
+use crate::key::Key;
+use crate::status::KeyHealth;
+use crate::value::Payload;
+use arc_swap::ArcSwapOption;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// What a finished fetch gave its waiters.
+pub(crate) type Outcome = Result<Arc<Payload>, Arc<Error>>;
+
+/// A fetch in progress; every reader of the key waits on the same one (single-flight).
+#[derive(Default)]
+pub(crate) struct Flight {
+    outcome: Mutex<Option<Outcome>>,
+    done: Condvar,
+}
+
+impl Flight {
+    pub(crate) fn finish(&self, outcome: Outcome) {
+        *lock(&self.outcome) = Some(outcome);
+        self.done.notify_all();
+    }
+
+    /// Waits until the fetch ends or `deadline`; `None` on timeout.
+    pub(crate) fn wait_until(&self, deadline: Instant) -> Option<Outcome> {
+        let mut g = lock(&self.outcome);
+        loop {
+            if let Some(o) = g.as_ref() {
+                return Some(o.clone());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            g = self.done.wait_timeout(g, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
+
+/// Bookkeeping changed only by fetches, under the entry's mutex (never held across I/O).
+#[derive(Default)]
+pub(crate) struct Control {
+    pub flight: Option<Arc<Flight>>,
+    /// Consecutive failed fetches.
+    pub failures: u32,
+    pub health: KeyHealth,
+    pub last_snapshot_write: Option<Instant>,
+}
+
+pub(crate) struct Entry {
+    pub key: Key,
+    /// The value readers get; replaced whole, never mutated.
+    pub current: ArcSwapOption<Payload>,
+    /// The TTL the last read used, in ms (refresh-ahead schedules with it).
+    pub ttl_ms: AtomicU64,
+    /// Whether a read happened since the last fetch (refresh-ahead only renews keys in use).
+    pub read_since_fetch: AtomicBool,
+    /// Last read, ms since the client's epoch, updated at most every `READ_MARK_GRANULARITY_MS`.
+    pub last_read_ms: AtomicU64,
+    /// A background refresh is queued or running.
+    pub refresh_queued: AtomicBool,
+    /// No background attempt before this (ms since the client's epoch): the backoff.
+    pub next_attempt_ms: AtomicU64,
+    /// A cold read gave up on this key: later cold reads answer at once instead of waiting again.
+    pub cold_failed: AtomicBool,
+    /// Bumped on every stored fetch result; timers from an older fetch are ignored.
+    pub fetch_seq: AtomicU64,
+    pub evicted: AtomicBool,
+    /// Why the last fetch failed; cleared by a success. Read without a lock by stale reads.
+    pub last_error_fast: ArcSwapOption<Error>,
+    /// The snapshot on disk, read at most once.
+    pub snapshot: OnceLock<Option<Arc<Payload>>>,
+    pub control: Mutex<Control>,
+}
+
+/// Reads closer together than this do not rewrite `last_read_ms` (keeps the cache line shared).
+const READ_MARK_GRANULARITY_MS: u64 = 50;
+
+impl Entry {
+    pub(crate) fn new(key: Key, ttl: Duration) -> Self {
+        Entry {
+            key,
+            current: ArcSwapOption::empty(),
+            ttl_ms: AtomicU64::new(ttl.as_millis() as u64),
+            read_since_fetch: AtomicBool::new(false),
+            last_read_ms: AtomicU64::new(0),
+            refresh_queued: AtomicBool::new(false),
+            next_attempt_ms: AtomicU64::new(0),
+            cold_failed: AtomicBool::new(false),
+            fetch_seq: AtomicU64::new(0),
+            evicted: AtomicBool::new(false),
+            last_error_fast: ArcSwapOption::empty(),
+            snapshot: OnceLock::new(),
+            control: Mutex::new(Control::default()),
+        }
+    }
+
+    /// Records a read without writing shared memory when nothing changed.
+    #[inline]
+    pub(crate) fn note_read(&self, now_ms: u64, ttl: Duration) {
+        if !self.read_since_fetch.load(Ordering::Relaxed) {
+            self.read_since_fetch.store(true, Ordering::Relaxed);
+        }
+        if now_ms.saturating_sub(self.last_read_ms.load(Ordering::Relaxed)) >= READ_MARK_GRANULARITY_MS {
+            self.last_read_ms.store(now_ms, Ordering::Relaxed);
+        }
+        let ttl_ms = ttl.as_millis() as u64;
+        if self.ttl_ms.load(Ordering::Relaxed) != ttl_ms {
+            self.ttl_ms.store(ttl_ms, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn ttl(&self) -> Duration {
+        Duration::from_millis(self.ttl_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn control(&self) -> MutexGuard<'_, Control> {
+        lock(&self.control)
+    }
+
+    pub(crate) fn last_error(&self) -> Option<Arc<Error>> {
+        self.last_error_fast.load_full()
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: a panicking callback must not wedge the cache.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

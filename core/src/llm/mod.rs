@@ -1,0 +1,137 @@
+//! LLM calls with fallback (SPEC §8): an OpenAI-compatible chat completion tried on an ordered
+//! list of targets (primary first), with per-attempt timeouts, one overall deadline, a short
+//! retry within a target, fallover as the main tool, and one circuit breaker per target.
+//!
+//! ```no_run
+//! use failsoft::llm::{LlmClient, LlmOptions, Target};
+//! use std::time::Duration;
+//!
+//! let client = LlmClient::new(LlmOptions {
+//!     targets: vec![
+//!         Target::new("https://api.openpipe.ai/api/v1").api_key("opk-…").timeout(Duration::from_secs(10)),
+//!         Target::new("https://api.openai.com/v1").api_key("sk-…").model("gpt-4-turbo"),
+//!     ],
+//!     deadline: Some(Duration::from_secs(40)),
+//!     ..LlmOptions::default()
+//! })?;
+//! let request = serde_json::json!({
+//!     "model": "openpipe:my-ft-model",
+//!     "messages": [{"role": "user", "content": "count to 10"}],
+//! });
+//! match client.chat(&request) {
+//!     Ok(r) => println!("{} (fallback: {})", r.completion["choices"][0]["message"]["content"], r.is_fallback),
+//!     Err(e) => eprintln!("{e} after {} attempts", e.attempts.len()),
+//! }
+//! # Ok::<(), failsoft::Error>(())
+//! ```
+//!
+//! Decisions the SPEC left open:
+//! - Every failure falls over except the statuses in [`FalloverPolicy::stop_statuses`] (400, 413,
+//!   422), which end the call at once; a 2xx answer that is not JSON, or is `{"error": …}`
+//!   without `choices`, is `InvalidResponse` and falls over too.
+//! - The breaker counts calls, not attempts: a call whose attempts on a target (retries
+//!   included) all failed is one failure. The probe after a cooldown makes a single attempt,
+//!   without retries. An attempt cut short by the caller's deadline counts neither way.
+//! - When every target's breaker is open (nothing was tried), the call does not fail untried: it
+//!   tries each target once, in order, as a last resort.
+//! - A `Retry-After` longer than `retry_after_cap` (or than the time left) is not waited for: the
+//!   call falls over at once. With a deadline, a retry is made only when its wait and a full
+//!   attempt still fit (the rest of the time goes to the next target instead).
+//! - The deadline bounds the whole call, streams included: a stream still running when it passes
+//!   ends with an incomplete `Timeout`.
+//! - A stream counts as a success for the breaker once its first chunk arrived; a stream that
+//!   ends without `data: [DONE]` is incomplete, even after a `finish_reason`.
+//! - `served_by.base_url` is the target's base URL without credentials or query string.
+
+mod breaker;
+mod client;
+mod options;
+mod policy;
+mod stream;
+mod target;
+
+pub use breaker::CircuitState;
+pub use client::LlmClient;
+pub use options::LlmOptions;
+pub use policy::FalloverPolicy;
+pub use stream::ChatStream;
+pub use target::Target;
+
+use crate::error::{Error, ErrorKind};
+use std::fmt;
+
+/// The target that answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedBy {
+    /// Its index in `LlmOptions::targets` (0 = primary).
+    pub index: usize,
+    /// The model sent to it: the target's `model`, else the request's. Never read from the
+    /// response.
+    pub model: Option<String>,
+    /// Its base URL, without credentials or query string.
+    pub base_url: String,
+}
+
+/// One attempt (or skipped target) of a call, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    /// The target's index in `LlmOptions::targets`.
+    pub target: usize,
+    /// The model sent (the target's, else the request's).
+    pub model: Option<String>,
+    /// `None` for the attempt that succeeded.
+    pub error_kind: Option<ErrorKind>,
+    /// The HTTP status, when an answer arrived.
+    pub status: Option<u16>,
+    pub elapsed_ms: f64,
+    /// True when the target's circuit breaker was open, so no request was made (`error_kind`
+    /// is then `Unavailable` and `elapsed_ms` 0).
+    pub skipped: bool,
+    /// What went wrong, without secrets; `None` for the successful attempt.
+    pub message: Option<String>,
+}
+
+/// A completion and who served it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatResult {
+    /// The server's JSON, untouched.
+    pub completion: serde_json::Value,
+    pub served_by: ServedBy,
+    /// True when a target other than the primary answered (`served_by.index > 0`).
+    pub is_fallback: bool,
+    /// Every attempt, the successful one last.
+    pub attempts: Vec<Attempt>,
+}
+
+/// Why a call failed, with every attempt it made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatError {
+    /// The last attempt's error; `Timeout` when the overall deadline ended the call; the error
+    /// itself when it ended the call at once (400, 413, 422); `InvalidArgument` for a bad request.
+    pub error: Error,
+    pub attempts: Vec<Attempt>,
+}
+
+impl ChatError {
+    pub fn kind(&self) -> ErrorKind {
+        self.error.kind
+    }
+}
+
+impl fmt::Display for ChatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for ChatError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<ChatError> for Error {
+    fn from(e: ChatError) -> Self {
+        e.error
+    }
+}

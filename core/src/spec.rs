@@ -1,0 +1,155 @@
+//! Client options as plain data — the one definition of every option's name, shared by the C
+//! options JSON, the Python keyword arguments and the Node options object, so an option means
+//! the same thing (and is validated the same way) in every language.
+//!
+//! ```json
+//! {"source": {"kind": "http", "url": "http://host/{key}", "headers": {"Authorization": "…"}},
+//!  "ttl_seconds": 60, "cold_deadline_seconds": 5, "snapshot_dir": "/var/lib/failsoft"}
+//! ```
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::options::ClientOptions;
+use crate::source::Source;
+use crate::sources::{FileSource, HttpSource};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where values come from, tagged by `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SourceSpec {
+    /// Any HTTP JSON endpoint: `url` contains `{key}`.
+    Http {
+        url: String,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// Top-level body field holding the version (default `version`).
+        #[serde(default)]
+        version_field: Option<String>,
+    },
+    /// A local JSON file of key → value.
+    File { path: String },
+}
+
+/// Every client option, by the name every language uses (snake_case; camelCase in Node).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub source: SourceSpec,
+    #[serde(default)]
+    pub ttl_seconds: Option<f64>,
+    #[serde(default)]
+    pub cold_deadline_seconds: Option<f64>,
+    #[serde(default)]
+    pub request_timeout_seconds: Option<f64>,
+    #[serde(default)]
+    pub snapshot_dir: Option<String>,
+    #[serde(default)]
+    pub refresh_workers: Option<usize>,
+    #[serde(default)]
+    pub keep_on_not_found: Option<bool>,
+}
+
+/// Seconds as a duration, or `InvalidArgument` naming the option.
+pub fn seconds(name: &str, v: f64) -> Result<Duration> {
+    if v.is_finite() && (0.0..1e9).contains(&v) {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(Error::invalid_argument(format!("{name} must be a non-negative number of seconds, got {v}")))
+    }
+}
+
+impl ClientSpec {
+    /// Parses the options JSON; an unknown or mistyped option is `InvalidArgument` naming it.
+    pub fn from_json(text: &str) -> Result<ClientSpec> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::invalid_argument(format!("invalid client options: {e}")))
+    }
+
+    pub fn from_value(v: serde_json::Value) -> Result<ClientSpec> {
+        serde_json::from_value(v).map_err(|e| Error::invalid_argument(format!("invalid client options: {e}")))
+    }
+
+    pub fn options(&self) -> Result<ClientOptions> {
+        let mut o = ClientOptions::default();
+        if let Some(t) = self.ttl_seconds {
+            o.ttl = Some(seconds("ttl_seconds", t)?);
+        }
+        if let Some(t) = self.cold_deadline_seconds {
+            o.cold_deadline = seconds("cold_deadline_seconds", t)?;
+        }
+        if let Some(t) = self.request_timeout_seconds {
+            o.request_timeout = seconds("request_timeout_seconds", t)?;
+        }
+        if let Some(d) = &self.snapshot_dir {
+            o.snapshot_dir = Some(d.into());
+        }
+        if let Some(n) = self.refresh_workers {
+            o.refresh_workers = n;
+        }
+        if let Some(k) = self.keep_on_not_found {
+            o.keep_on_not_found = k;
+        }
+        o.validate()?;
+        Ok(o)
+    }
+
+    pub fn source(&self) -> Result<Arc<dyn Source>> {
+        Ok(match &self.source {
+            SourceSpec::Http { url, headers, version_field } => {
+                let mut s = HttpSource::new(url.clone())?;
+                for (k, v) in headers {
+                    s = s.header(k.clone(), v.clone());
+                }
+                if let Some(f) = version_field {
+                    s = s.version_field(Some(f.clone()));
+                }
+                Arc::new(s)
+            }
+            SourceSpec::File { path } => Arc::new(FileSource::new(path)),
+        })
+    }
+
+    /// Builds the client. No I/O.
+    pub fn build(&self) -> Result<Client> {
+        Client::with_source(self.source()?, self.options()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_mistyped_options_are_named() {
+        let e = ClientSpec::from_json(r#"{"source": {"kind": "http", "url": "http://h/{key}"}, "ttl": 3}"#)
+            .unwrap_err();
+        assert!(e.message.contains("ttl"), "{e}");
+        let e = ClientSpec::from_json(r#"{"source": {"kind": "ftp"}}"#).unwrap_err();
+        assert!(e.message.contains("ftp"), "{e}");
+        let spec = ClientSpec::from_json(
+            r#"{"source": {"kind": "http", "url": "http://h/{key}"}, "ttl_seconds": -1}"#,
+        )
+        .unwrap();
+        assert!(spec.build().unwrap_err().message.contains("ttl_seconds"));
+        let spec = ClientSpec::from_json(r#"{"source": {"kind": "http", "url": "http://h/x"}}"#).unwrap();
+        assert!(spec.build().unwrap_err().message.contains("{key}"));
+    }
+
+    #[test]
+    fn options_map_to_the_client() {
+        let spec = ClientSpec::from_json(
+            r#"{"source": {"kind": "file", "path": "/tmp/x.json"}, "ttl_seconds": 1.5, "cold_deadline_seconds": 0.25,
+                "snapshot_dir": "/tmp/snaps", "refresh_workers": 2, "keep_on_not_found": true}"#,
+        )
+        .unwrap();
+        let c = spec.build().unwrap();
+        assert_eq!(c.ttl(), Duration::from_millis(1500));
+        assert_eq!(c.options().cold_deadline, Duration::from_millis(250));
+        assert_eq!(c.options().refresh_workers, 2);
+        assert!(c.options().keep_on_not_found);
+    }
+}
