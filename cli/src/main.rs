@@ -4,6 +4,7 @@
 mod args;
 mod demo;
 mod read;
+mod snapshots;
 mod source_args;
 
 use args::Args;
@@ -16,6 +17,8 @@ USAGE:
   failsoft get KEY --source http --url 'http://host/{key}' [--header 'Name: value']
   failsoft get KEY --source file --path values.json
   failsoft watch KEY [KEY…] --source … [--interval SECONDS] [--count N]
+  failsoft pull KEY [KEY…] --source … --out DIR   write snapshots to bake into an image
+  failsoft snapshot ls DIR                      list what a snapshot directory holds
   failsoft demo
 
 OPTIONS (get, watch):
@@ -42,6 +45,8 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "get" => read::get(&args),
         "watch" => read::watch(&args),
+        "pull" => snapshots::pull(&args),
+        "snapshot" => snapshots::snapshot(&args),
         "demo" => demo::run(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

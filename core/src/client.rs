@@ -225,11 +225,17 @@ impl Inner {
         self.ensure_runtime();
         let now = Instant::now();
         let ttl = opts.ttl.unwrap_or(self.ttl);
-        let entry = match self.lookup(key) {
+        // The warm path borrows the entry from the map guard: no reference count is touched but
+        // the returned value's own.
+        let map = self.map.load();
+        let entry = match map.get(key) {
             Some(e) => e,
             None => {
+                drop(map);
                 self.source.validate_key(key).map_err(|e| e.with_key(key))?;
-                self.insert(key, ttl)
+                let entry = self.insert(key, ttl);
+                entry.note_read(self.ms(now), ttl);
+                return self.cold(&entry, opts, None, wait);
             }
         };
         entry.note_read(self.ms(now), ttl);
@@ -240,13 +246,17 @@ impl Inner {
                     self.stats.fresh_reads.inc();
                     return Ok(Value { payload: p, source: ValueSource::Fresh, error: None });
                 }
-                self.trigger_refresh(&entry, now);
+                self.trigger_refresh(entry, now);
                 self.stats.stale_reads.inc();
                 return Ok(Value { payload: p, source: ValueSource::Stale, error: entry.last_error() });
             }
             // TTL 0: fetch on every read, the cached value is the first fallback.
+            let entry = entry.clone();
+            drop(map);
             return self.cold(&entry, opts, Some(p), wait);
         }
+        let entry = entry.clone();
+        drop(map);
         self.cold(&entry, opts, None, wait)
     }
 

@@ -40,12 +40,18 @@ pub struct SnapshotStore {
     dir: PathBuf,
     identity: String,
     warned: Mutex<HashSet<PathBuf>>,
+    swept: std::sync::Once,
 }
 
 impl SnapshotStore {
     /// `identity` is the source's identity (kind, base URL, project or key fingerprint).
     pub fn new(dir: impl Into<PathBuf>, identity: impl Into<String>) -> Self {
-        SnapshotStore { dir: dir.into(), identity: identity.into(), warned: Mutex::new(HashSet::new()) }
+        SnapshotStore {
+            dir: dir.into(),
+            identity: identity.into(),
+            warned: Mutex::new(HashSet::new()),
+            swept: std::sync::Once::new(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -89,6 +95,7 @@ impl SnapshotStore {
     /// Writes `payload` as the snapshot of `key`, atomically.
     pub fn store(&self, key: &Key, payload: &Payload) -> std::io::Result<()> {
         fs::create_dir_all(&self.dir)?;
+        self.swept.call_once(|| sweep_stale_temp_files(&self.dir));
         let path = self.path_for(key);
         let body = encode(&self.identity, &key.canonical(), payload);
         let tmp = self.dir.join(format!(
@@ -119,6 +126,23 @@ impl SnapshotStore {
         let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
         if warned.insert(path.to_path_buf()) {
             log::warn!("ignoring snapshot {}: {why}", path.display());
+        }
+    }
+}
+
+/// Temp files of writers killed mid-write are never read (readers only open `*.json`); the first
+/// write of a process removes those older than ten minutes so they do not pile up.
+fn sweep_stale_temp_files(dir: &Path) {
+    let Ok(items) = fs::read_dir(dir) else { return };
+    for item in items.flatten() {
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = item.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if old.is_some_and(|age| age > Duration::from_secs(600)) {
+            let _ = fs::remove_file(item.path());
         }
     }
 }

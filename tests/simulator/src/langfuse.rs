@@ -241,7 +241,9 @@ impl LangfuseStore {
             ("GET" | "HEAD", Some(name)) if name.starts_with('/') => {
                 self.get(&util::decode(&name[1..]), request)
             }
-            (_, Some(_)) => Reply::error(Api::Langfuse, 405, "Method not allowed"),
+            (_, Some(rest)) if rest.is_empty() || rest.starts_with('/') => {
+                Reply::error(Api::Langfuse, 405, "Method not allowed")
+            }
             _ => Reply::error(Api::Langfuse, 404, &format!("no such route: {}", request.path)),
         }
     }
@@ -254,7 +256,7 @@ impl LangfuseStore {
         };
         match credentials {
             Some((user, secret)) if user == *public_key => {
-                if self.secret_key.as_ref().is_none_or(|s| *s == secret) {
+                if self.secret_key.is_none() || self.secret_key.as_deref() == Some(secret.as_str()) {
                     Ok(())
                 } else if secret.is_empty() {
                     Err(forbidden())

@@ -234,7 +234,7 @@ impl OpikStore {
     fn authorized(&self, request: &Incoming) -> bool {
         let Some(key) = &self.api_key else { return true };
         request.header("authorization") == Some(key)
-            && self.workspace.as_ref().is_none_or(|w| request.header("comet-workspace") == Some(w))
+            && (self.workspace.is_none() || request.header("comet-workspace") == self.workspace.as_deref())
     }
 
     fn project(&self, id: &str) -> Result<&Project, Failure> {

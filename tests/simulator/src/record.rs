@@ -78,7 +78,7 @@ impl Recorder {
         let mut found: Vec<&(u64, Value)> = log
             .requests
             .iter()
-            .filter(|(p, _)| wanted.as_ref().is_none_or(|w| util::decode(p) == *w))
+            .filter(|(p, _)| wanted.is_none() || wanted.as_deref() == Some(util::decode(p).as_str()))
             .flat_map(|(_, kept)| kept.iter())
             .collect();
         found.sort_by_key(|(seq, _)| *seq);

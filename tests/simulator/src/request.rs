@@ -1,6 +1,5 @@
 //! A data request as the route modules see it: parsed by tiny_http, body read, names lowercased.
 
-
 use serde_json::{Map, Value};
 
 use crate::util;

@@ -32,11 +32,17 @@ fn refused_on_star_closes_open_keep_alive_connections() {
     let sim = Simulator::start_default();
     let mut stream = TcpStream::connect(addr_of(&sim.url())).unwrap();
     std::io::Write::write_all(&mut stream, raw_get("/kv/greeting").as_bytes()).unwrap();
-    thread::sleep(Duration::from_millis(100));
+    let (mut answer, deadline) = (Vec::new(), Instant::now() + Duration::from_secs(5));
+    while !String::from_utf8_lossy(&answer).ends_with("{\"text\":\"hello\"}") {
+        assert!(Instant::now() < deadline, "the answer arrives");
+        let (more, closed) = read_until_closed(&mut stream, Duration::from_millis(50));
+        assert!(!closed, "the connection stays open until the port is refused");
+        answer.extend(more);
+    }
     sim.set_fault("*", FaultMode::Refused);
     let (bytes, closed) = read_until_closed(&mut stream, Duration::from_secs(2));
-    assert!(closed);
-    assert!(String::from_utf8_lossy(&bytes).starts_with("HTTP/1.1 200"));
+    assert!(closed && bytes.is_empty(), "closed without another byte");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
 }
 
 #[test]
@@ -59,10 +65,12 @@ fn error_statuses_use_each_backend_error_shape() {
         assert_eq!(resp.json(), json!({"message": format!("simulated fault: HTTP {code}")}));
     }
     sim.set_fault("/v1/private", Fault::status(503));
-    let resp = crate::support::post(&format!("{}/v1/private/projects/retrieve", sim.url()), &json!({"name": "x"}));
+    let resp =
+        crate::support::post(&format!("{}/v1/private/projects/retrieve", sim.url()), &json!({"name": "x"}));
     assert_eq!(resp.json(), json!({"code": 503, "message": "simulated fault: HTTP 503"}));
     sim.set_fault("/t/primary", Fault::status(500));
-    let resp = crate::support::post(&format!("{}/chat/completions", sim.openai_base_url("primary")), &json!({}));
+    let resp =
+        crate::support::post(&format!("{}/chat/completions", sim.openai_base_url("primary")), &json!({}));
     assert_eq!(resp.status, 500);
     assert_eq!(resp.json()["error"]["type"], "server_error");
 }

@@ -7,7 +7,12 @@ const AUTH: (&str, &str) = ("pk-lf-test", "sk-lf-test");
 
 fn prompt(sim: &Simulator, name_and_query: &str) -> Resp {
     let auth = basic(AUTH.0, AUTH.1);
-    send("GET", &format!("{}/api/public/v2/prompts/{name_and_query}", sim.url()), &[("Authorization", &auth)], None)
+    send(
+        "GET",
+        &format!("{}/api/public/v2/prompts/{name_and_query}", sim.url()),
+        &[("Authorization", &auth)],
+        None,
+    )
 }
 
 #[test]
@@ -18,7 +23,8 @@ fn default_label_is_production() {
     assert_eq!(body["type"], "text");
     assert_eq!(body["prompt"], "Do you like {{movie}}?");
     assert_eq!(body["labels"], json!(["production"]));
-    for field in ["id", "projectId", "config", "tags", "commitMessage", "createdAt", "updatedAt", "createdBy"] {
+    for field in ["id", "projectId", "config", "tags", "commitMessage", "createdAt", "updatedAt", "createdBy"]
+    {
         assert!(body.get(field).is_some(), "missing {field}");
     }
     assert_eq!(body["resolutionGraph"], Value::Null);
@@ -91,7 +97,8 @@ fn create_api_adds_a_version_and_moves_labels() {
 #[test]
 fn control_publish_and_delete() {
     let sim = Simulator::start_default();
-    let v = sim.publish_prompt(json!({"name": "new", "type": "text", "prompt": "hi", "labels": ["production"]}));
+    let v =
+        sim.publish_prompt(json!({"name": "new", "type": "text", "prompt": "hi", "labels": ["production"]}));
     assert_eq!(v["version"], 1);
     assert_eq!(prompt(&sim, "new").json()["prompt"], "hi");
     assert!(sim.delete_prompt_label("new", "production"));

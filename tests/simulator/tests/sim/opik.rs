@@ -30,11 +30,13 @@ fn project_ids_are_stable_and_unknown_projects_404() {
 fn blueprints_by_env_latest_name_and_id() {
     let sim = Simulator::start_default();
     let id = project_id(&sim, "my-agent");
-    let prod = get(&private(&sim, &format!("agent-configs/blueprints/environments/prod/projects/{id}"))).json();
+    let prod =
+        get(&private(&sim, &format!("agent-configs/blueprints/environments/prod/projects/{id}"))).json();
     assert_eq!((prod["name"].as_str(), prod["type"].as_str()), (Some("v1"), Some("blueprint")));
     assert_eq!(prod["envs"], json!(["prod"]));
     assert_eq!(value_of(&prod, "max_tokens"), "256");
-    let types: Vec<&str> = prod["values"].as_array().unwrap().iter().map(|v| v["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> =
+        prod["values"].as_array().unwrap().iter().map(|v| v["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["string", "integer", "float", "boolean", "prompt"]);
     let latest = get(&private(&sim, &format!("agent-configs/blueprints/latest/projects/{id}"))).json();
     assert_eq!(latest["name"], "v2");
@@ -63,7 +65,12 @@ fn prompt_values_resolve_by_commit() {
 }
 
 fn create(sim: &Simulator, method: &str, body: &Value) -> Resp {
-    send(method, &private(sim, "agent-configs/blueprints"), &[("Content-Type", "application/json")], Some(&body.to_string()))
+    send(
+        method,
+        &private(sim, "agent-configs/blueprints"),
+        &[("Content-Type", "application/json")],
+        Some(&body.to_string()),
+    )
 }
 
 #[test]
@@ -78,29 +85,37 @@ fn create_then_conflict_then_new_version_then_tag() {
     let read = get(&private(&sim, "agent-configs/blueprints/11111111-2222-7333-8444-555555555555")).json();
     assert_eq!((read["name"].as_str(), read["envs"].clone()), (Some("v1"), json!(["prod"])));
 
-    let again = create(&sim, "POST", &json!({"project_name": "empty-agent", "blueprint": {"values": values}}));
+    let again =
+        create(&sim, "POST", &json!({"project_name": "empty-agent", "blueprint": {"values": values}}));
     assert_eq!(again.status, 409);
     assert!(again.json()["errors"].is_array());
 
     let id = project_id(&sim, "empty-agent");
-    let patched = create(&sim, "PATCH", &json!({"project_id": id, "blueprint": {"id": "v2-id", "values": values}}));
+    let patched =
+        create(&sim, "PATCH", &json!({"project_id": id, "blueprint": {"id": "v2-id", "values": values}}));
     assert_eq!(patched.status, 201);
     let latest = get(&private(&sim, &format!("agent-configs/blueprints/latest/projects/{id}"))).json();
     assert_eq!((latest["name"].as_str(), latest["envs"].clone()), (Some("v2"), json!([])));
 
     let tag = json!({"project_id": id, "envs": [{"env_name": "prod", "blueprint_id": "v2-id"}]});
     assert_eq!(post(&private(&sim, "agent-configs/blueprints/environments"), &tag).status, 204);
-    let prod = get(&private(&sim, &format!("agent-configs/blueprints/environments/prod/projects/{id}"))).json();
+    let prod =
+        get(&private(&sim, &format!("agent-configs/blueprints/environments/prod/projects/{id}"))).json();
     assert_eq!(prod["id"], "v2-id");
 }
 
 #[test]
 fn control_publish_moves_envs() {
     let sim = Simulator::start_default();
-    let v3 = sim.publish_blueprint("my-agent", json!([{"key": "model", "value": "m3", "type": "string"}]), &["prod"]);
+    let v3 = sim.publish_blueprint(
+        "my-agent",
+        json!([{"key": "model", "value": "m3", "type": "string"}]),
+        &["prod"],
+    );
     assert_eq!(v3["name"], "v3");
     let id = project_id(&sim, "my-agent");
-    let prod = get(&private(&sim, &format!("agent-configs/blueprints/environments/prod/projects/{id}"))).json();
+    let prod =
+        get(&private(&sim, &format!("agent-configs/blueprints/environments/prod/projects/{id}"))).json();
     assert_eq!(value_of(&prod, "model"), "m3");
 }
 
