@@ -10,7 +10,7 @@ pub struct Args {
 }
 
 /// Flags that take no value.
-const SWITCHES: &[&str] = &["help", "strict", "verbose", "quiet", "stream"];
+const SWITCHES: &[&str] = &["help", "stream"];
 
 impl Args {
     pub fn parse(raw: &[String]) -> Result<Args, String> {
@@ -45,10 +45,6 @@ impl Args {
 
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.flags.get(name).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.switches.iter().any(|s| s == name)
     }
 
     /// A flag's value, else an environment variable's.

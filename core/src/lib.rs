@@ -3,6 +3,7 @@
 //! implementation every language binding wraps.
 
 pub mod client;
+pub mod config;
 mod entry;
 pub mod error;
 mod fork;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod key;
 pub mod llm;
 pub mod options;
+pub mod prompt;
 mod runtime;
 pub mod snapshot;
 pub mod source;
@@ -28,3 +30,4 @@ pub use source::{FetchRequest, Fetched, FetchedValue, Source};
 pub use spec::{ClientSpec, SourceSpec};
 pub use status::{State, Status};
 pub use value::{Payload, Value, ValueSource};
+pub use prompt::{Prompt, PromptKind, PromptRequest};

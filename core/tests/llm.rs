@@ -320,15 +320,25 @@ fn every_fallover_status_falls_over_to_the_next_target() {
 fn a_refused_connection_falls_over() {
     let server = Server::start();
     let c = client(options(vec![Target::new(refused_base()).api_key(KEY), server.target("fallback")]));
+    let started = Instant::now();
     let r = c.chat(&request()).unwrap();
     assert_served_by_fallback(&r, &server);
+    // No retry of a dead endpoint while a fallback is left: the answer costs the fallback's time.
     assert_eq!(
         summary(&r.attempts),
-        vec![
-            (0, Some(ErrorKind::Unavailable), None, false),
-            (0, Some(ErrorKind::Unavailable), None, false),
-            (1, None, None, false)
-        ]
+        vec![(0, Some(ErrorKind::Unavailable), None, false), (1, None, None, false)]
+    );
+    assert!(started.elapsed() < ms(100), "{:?}", started.elapsed());
+}
+
+#[test]
+fn the_last_target_retries_a_refused_connection_once() {
+    let c = client(options(vec![Target::new(refused_base()).api_key(KEY)]));
+    let e = c.chat(&request()).unwrap_err();
+    assert_eq!(e.error.kind, ErrorKind::Unavailable);
+    assert_eq!(
+        summary(&e.attempts),
+        vec![(0, Some(ErrorKind::Unavailable), None, false), (0, Some(ErrorKind::Unavailable), None, false)]
     );
 }
 

@@ -385,7 +385,12 @@ impl LlmClient {
                                 admission.report(Outcome::Unknown);
                                 return deadline_error(Some(&e), attempts);
                             }
-                            if disposition == Disposition::Retry && n + 1 < tries {
+                            // A refused or reset connection means the endpoint is down, not
+                            // busy: with a target left, falling over at once beats a retry
+                            // 200 ms later. Only the last target retries it.
+                            let has_next = t.index + 1 < inner.targets.len();
+                            let dead = e.status.is_none() && e.kind == ErrorKind::Unavailable;
+                            if disposition == Disposition::Retry && n + 1 < tries && !(dead && has_next) {
                                 let wait = match e.retry_after {
                                     Some(ra) if ra > o.retry_after_cap => None,
                                     Some(ra) => Some(ra),

@@ -2,9 +2,13 @@
 
 pub mod file;
 pub mod http;
+pub mod langfuse;
+pub mod opik;
 
 pub use file::FileSource;
 pub use http::HttpSource;
+pub use langfuse::{LangfuseOptions, LangfuseSource};
+pub use opik::{OpikOptions, OpikSource};
 
 /// Percent-encodes `s` for a URL path segment, leaving only RFC 3986 unreserved characters
 /// (`A-Z a-z 0-9 - . _ ~`): `folder/x` becomes `folder%2Fx`, as the Langfuse SDKs do.
