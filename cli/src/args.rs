@@ -47,6 +47,10 @@ impl Args {
         self.flags.get(name).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
+    pub fn has_switch(&self, name: &str) -> bool {
+        self.switches.iter().any(|s| s == name)
+    }
+
     /// A flag's value, else an environment variable's.
     pub fn get_or_env(&self, name: &str, env: &str) -> Option<String> {
         self.get(name).map(str::to_string).or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))

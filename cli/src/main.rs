@@ -2,6 +2,7 @@
 //! the demo against the bundled simulator.
 
 mod args;
+mod chat;
 mod demo;
 mod read;
 mod snapshots;
@@ -19,6 +20,8 @@ USAGE:
   failsoft watch KEY [KEY…] --source … [--interval SECONDS] [--count N]
   failsoft pull KEY [KEY…] --source … --out DIR   write snapshots to bake into an image
   failsoft snapshot ls DIR                      list what a snapshot directory holds
+  failsoft chat PROMPT --base-url URL --model M [--fallback-base-url URL] [--fallback-model M] [--stream]
+                 (keys: --api-key / OPENAI_API_KEY, --fallback-api-key; --timeout, --fallback-timeout, --deadline)
   failsoft demo
 
 OPTIONS (get, watch):
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         "watch" => read::watch(&args),
         "pull" => snapshots::pull(&args),
         "snapshot" => snapshots::snapshot(&args),
+        "chat" => chat::run(&args),
         "demo" => demo::run(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

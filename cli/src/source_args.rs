@@ -1,16 +1,31 @@
 //! Building a source and client options from flags and environment variables.
 
 use crate::args::Args;
-use failsoft::sources::{FileSource, HttpSource};
+use failsoft::sources::{FileSource, HttpSource, LangfuseOptions, LangfuseSource, OpikOptions, OpikSource};
 use failsoft::{ClientOptions, Key, Source};
 use std::sync::Arc;
 
 /// Flags every source-reading command accepts.
-pub const SOURCE_FLAGS: &[&str] =
-    &["source", "url", "header", "path", "ttl", "cold-deadline", "snapshot-dir", "fallback", "help"];
+pub const SOURCE_FLAGS: &[&str] = &[
+    "source",
+    "url",
+    "header",
+    "path",
+    "ttl",
+    "cold-deadline",
+    "snapshot-dir",
+    "fallback",
+    "help",
+    // langfuse: --label L | --version N (credentials from LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY)
+    "label",
+    "version",
+    // opik: --project P, --env E | --version V | --version latest (OPIK_API_KEY, OPIK_WORKSPACE)
+    "project",
+    "env",
+];
 
 pub fn build_source(args: &Args) -> Result<Arc<dyn Source>, String> {
-    let kind = args.get("source").ok_or("--source is required (http, file)")?;
+    let kind = args.get("source").ok_or("--source is required (http, file, langfuse, opik)")?;
     match kind {
         "http" => {
             let url =
@@ -27,16 +42,71 @@ pub fn build_source(args: &Args) -> Result<Arc<dyn Source>, String> {
             let path = args.get("path").ok_or("--source file needs --path FILE.json")?;
             Ok(Arc::new(FileSource::new(path)))
         }
-        other => Err(format!("unknown --source {other:?} (expected http or file)")),
+        // Base URL: --url, else LANGFUSE_BASE_URL / LANGFUSE_HOST; keys from the environment.
+        "langfuse" => {
+            let options =
+                LangfuseOptions { base_url: args.get("url").map(str::to_string), ..Default::default() };
+            Ok(Arc::new(LangfuseSource::new(options).map_err(|e| e.to_string())?))
+        }
+        // Base URL: --url, else OPIK_URL_OVERRIDE; project: --project, else OPIK_PROJECT_NAME.
+        "opik" => {
+            let options = OpikOptions {
+                base_url: args.get("url").map(str::to_string),
+                project_name: args.get("project").map(str::to_string),
+                ..Default::default()
+            };
+            Ok(Arc::new(OpikSource::new(options).map_err(|e| e.to_string())?))
+        }
+        other => Err(format!("unknown --source {other:?} (expected http, file, langfuse or opik)")),
     }
 }
 
-/// The keys a command names, in the source's key syntax.
-pub fn keys(_args: &Args, names: &[String]) -> Result<Vec<Key>, String> {
+/// Rejects the flags of another source.
+fn only_for(args: &Args, source: &str, flags: &[&str]) -> Result<(), String> {
+    match flags.iter().find(|f| args.get(f).is_some()) {
+        Some(f) => Err(format!("--{f} does not apply to --source {source}")),
+        None => Ok(()),
+    }
+}
+
+/// The keys a command names, in the source's key syntax: plain keys for http and file; prompt
+/// names with `--label L | --version N` for langfuse; project names (`-`: the `--project` /
+/// `OPIK_PROJECT_NAME` one) with `--env E | --version V | --version latest` for opik.
+pub fn keys(args: &Args, names: &[String]) -> Result<Vec<Key>, String> {
     if names.is_empty() {
         return Err("name at least one key".into());
     }
-    Ok(names.iter().map(|n| Key::new(n.as_str())).collect())
+    let source = args.get("source").unwrap_or_default();
+    match source {
+        "langfuse" => {
+            only_for(args, source, &["env", "project"])?;
+            let version = args
+                .get("version")
+                .map(|v| v.parse::<u64>().map_err(|_| format!("--version must be a whole number, got {v:?}")))
+                .transpose()?;
+            names
+                .iter()
+                .map(|n| {
+                    failsoft::prompt::prompt_key(n, args.get("label"), version).map_err(|e| e.to_string())
+                })
+                .collect()
+        }
+        "opik" => {
+            only_for(args, source, &["label"])?;
+            names
+                .iter()
+                .map(|n| {
+                    let project = if n == "-" { "" } else { n.as_str() };
+                    failsoft::config::config_key(project, args.get("env"), args.get("version"))
+                        .map_err(|e| e.to_string())
+                })
+                .collect()
+        }
+        _ => {
+            only_for(args, source, &["label", "version", "env", "project"])?;
+            Ok(names.iter().map(|n| Key::new(n.as_str())).collect())
+        }
+    }
 }
 
 pub fn client_options(args: &Args) -> Result<ClientOptions, String> {
