@@ -10,7 +10,7 @@ pub struct Args {
 }
 
 /// Flags that take no value.
-const SWITCHES: &[&str] = &["help", "stream"];
+const SWITCHES: &[&str] = &["help", "stream", "json"];
 
 impl Args {
     pub fn parse(raw: &[String]) -> Result<Args, String> {

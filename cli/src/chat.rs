@@ -17,6 +17,7 @@ const FLAGS: &[&str] = &[
     "fallback-timeout",
     "deadline",
     "stream",
+    "json",
     "system",
     "help",
 ];
@@ -85,6 +86,7 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
     }
     messages.push(json!({"role": "user", "content": prompt}));
     let request = json!({"model": model, "messages": messages});
+    let json_out = args.has_switch("json");
     if args.has_switch("stream") {
         let mut stream = match llm.chat_stream(&request) {
             Ok(s) => s,
@@ -96,6 +98,7 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
         let mut out = std::io::stdout();
         for chunk in stream.by_ref() {
             match chunk {
+                Ok(c) if json_out => println!("{c}"),
                 Ok(c) => {
                     if let Some(text) = c["choices"][0]["delta"]["content"].as_str() {
                         let _ = write!(out, "{text}");
@@ -108,7 +111,9 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
                 }
             }
         }
-        println!();
+        if !json_out {
+            println!();
+        }
         eprintln!(
             "served by target {} ({}) is_fallback={}; attempts: {}",
             stream.served_by().index,
@@ -119,6 +124,10 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     match llm.chat(&request) {
+        Ok(r) if json_out => {
+            println!("{}", r.completion);
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(r) => {
             println!("{}", r.completion["choices"][0]["message"]["content"].as_str().unwrap_or_default());
             eprintln!(

@@ -17,10 +17,12 @@ failsoft — remote prompts and config that stay available when the backend fail
 USAGE:
   failsoft get KEY --source http --url 'http://host/{key}' [--header 'Name: value']
   failsoft get KEY --source file --path values.json
+  failsoft get NAME --source langfuse [--label L | --version N]     (LANGFUSE_BASE_URL, _PUBLIC_KEY, _SECRET_KEY)
+  failsoft get PROJECT --source opik [--env E | --version vN|latest] (OPIK_URL_OVERRIDE, OPIK_API_KEY, OPIK_WORKSPACE)
   failsoft watch KEY [KEY…] --source … [--interval SECONDS] [--count N]
   failsoft pull KEY [KEY…] --source … --out DIR   write snapshots to bake into an image
   failsoft snapshot ls DIR                      list what a snapshot directory holds
-  failsoft chat PROMPT --base-url URL --model M [--fallback-base-url URL] [--fallback-model M] [--stream]
+  failsoft chat PROMPT --base-url URL --model M [--fallback-base-url URL] [--fallback-model M] [--stream] [--json]
                  (keys: --api-key / OPENAI_API_KEY, --fallback-api-key; --timeout, --fallback-timeout, --deadline)
   failsoft demo
 

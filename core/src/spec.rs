@@ -11,6 +11,8 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::options::ClientOptions;
 use crate::source::Source;
+use crate::sources::langfuse::{LangfuseOptions, LangfuseSource};
+use crate::sources::opik::{OpikOptions, OpikSource};
 use crate::sources::{FileSource, HttpSource};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -32,6 +34,30 @@ pub enum SourceSpec {
     },
     /// A local JSON file of key → value.
     File { path: String },
+    /// Langfuse prompts; each field left out takes its environment variable
+    /// (`LANGFUSE_BASE_URL`/`LANGFUSE_HOST`, `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY`, `LANGFUSE_TIMEOUT`).
+    Langfuse {
+        #[serde(default)]
+        base_url: Option<String>,
+        #[serde(default)]
+        public_key: Option<String>,
+        #[serde(default)]
+        secret_key: Option<String>,
+        #[serde(default)]
+        timeout_seconds: Option<f64>,
+    },
+    /// Opik agent configs; each field left out takes its environment variable
+    /// (`OPIK_URL_OVERRIDE`, `OPIK_API_KEY`, `OPIK_WORKSPACE`, `OPIK_PROJECT_NAME`).
+    Opik {
+        #[serde(default)]
+        base_url: Option<String>,
+        #[serde(default)]
+        api_key: Option<String>,
+        #[serde(default)]
+        workspace: Option<String>,
+        #[serde(default)]
+        project_name: Option<String>,
+    },
 }
 
 /// Every client option, by the name every language uses (snake_case; camelCase in Node).
@@ -110,6 +136,22 @@ impl ClientSpec {
                 Arc::new(s)
             }
             SourceSpec::File { path } => Arc::new(FileSource::new(path)),
+            SourceSpec::Langfuse { base_url, public_key, secret_key, timeout_seconds } => {
+                Arc::new(LangfuseSource::new(LangfuseOptions {
+                    base_url: base_url.clone(),
+                    public_key: public_key.clone(),
+                    secret_key: secret_key.clone(),
+                    timeout: timeout_seconds.map(|t| seconds("timeout_seconds", t)).transpose()?,
+                })?)
+            }
+            SourceSpec::Opik { base_url, api_key, workspace, project_name } => {
+                Arc::new(OpikSource::new(OpikOptions {
+                    base_url: base_url.clone(),
+                    api_key: api_key.clone(),
+                    workspace: workspace.clone(),
+                    project_name: project_name.clone(),
+                })?)
+            }
         })
     }
 
@@ -151,5 +193,27 @@ mod tests {
         assert_eq!(c.options().cold_deadline, Duration::from_millis(250));
         assert_eq!(c.options().refresh_workers, 2);
         assert!(c.options().keep_on_not_found);
+    }
+
+    #[test]
+    fn langfuse_and_opik_sources_are_built_without_secrets_in_identity() {
+        let spec = ClientSpec::from_json(
+            r#"{"source": {"kind": "langfuse", "base_url": "http://127.0.0.1:1", "public_key": "pk-lf-1",
+                "secret_key": "sk-lf-secret"}}"#,
+        )
+        .unwrap();
+        let c = spec.build().unwrap();
+        assert_eq!(c.source().kind(), "langfuse");
+        assert!(!c.source().identity().contains("sk-lf-secret"));
+        let spec = ClientSpec::from_json(
+            r#"{"source": {"kind": "opik", "base_url": "http://127.0.0.1:1", "api_key": "opik-secret",
+                "project_name": "my-agent"}}"#,
+        )
+        .unwrap();
+        let c = spec.build().unwrap();
+        assert_eq!(c.source().kind(), "opik");
+        assert!(!c.source().identity().contains("opik-secret"));
+        let e = ClientSpec::from_json(r#"{"source": {"kind": "langfuse", "secret": "x"}}"#).unwrap_err();
+        assert!(e.message.contains("secret"), "{e}");
     }
 }

@@ -523,3 +523,18 @@ fn a_hung_backend_costs_the_cold_deadline_then_the_fallback() {
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     sim.heal(PROMPTS);
 }
+
+#[test]
+fn the_langfuse_ttl_variable_sets_the_default_ttl() {
+    if std::env::var_os("FAILSOFT_TTL_SECONDS").is_some() {
+        eprintln!("skipped: FAILSOFT_TTL_SECONDS is set in this environment");
+        return;
+    }
+    let sim = Simulator::start(fixture());
+    assert_eq!(source(&sim, SK).ttl_env(), Some("LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS"));
+    // Only this test touches the variable, and only clients without their own TTL read it.
+    std::env::set_var("LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS", "7");
+    let c = Client::new(source(&sim, SK), ClientOptions::default()).unwrap();
+    std::env::remove_var("LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS");
+    assert_eq!(c.ttl(), Duration::from_secs(7));
+}

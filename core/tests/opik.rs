@@ -481,3 +481,18 @@ fn a_rollback_of_the_prod_env_is_served() {
     assert!(resp.status < 300);
     assert!(poll_until(Duration::from_secs(3), || c.get(&Key::new("agent")).unwrap().version() == Some(1)));
 }
+
+#[test]
+fn the_opik_ttl_variable_sets_the_default_ttl() {
+    if std::env::var_os("FAILSOFT_TTL_SECONDS").is_some() {
+        eprintln!("skipped: FAILSOFT_TTL_SECONDS is set in this environment");
+        return;
+    }
+    let sim = Simulator::start(fixture(true));
+    assert_eq!(source(&sim, true).ttl_env(), Some("OPIK_CONFIG_TTL_SECONDS"));
+    // Only this test touches the variable, and only clients without their own TTL read it.
+    std::env::set_var("OPIK_CONFIG_TTL_SECONDS", "9");
+    let c = Client::new(source(&sim, true), ClientOptions::default()).unwrap();
+    std::env::remove_var("OPIK_CONFIG_TTL_SECONDS");
+    assert_eq!(c.ttl(), Duration::from_secs(9));
+}

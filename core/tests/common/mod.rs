@@ -117,11 +117,14 @@ pub fn poll_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// What a scripted fetch answers: data and version, or an error.
+pub type Answer = Result<(Json, Option<i64>), Error>;
+
 /// A source answering from a script, counting calls: for cache logic that needs no network.
 #[derive(Clone, Default)]
 pub struct Scripted {
     pub calls: Arc<AtomicU64>,
-    pub answer: Arc<Mutex<Option<Result<(Json, Option<i64>), Error>>>>,
+    pub answer: Arc<Mutex<Option<Answer>>>,
     pub delay: Arc<Mutex<Duration>>,
 }
 
@@ -131,7 +134,7 @@ impl Scripted {
         s.set(Ok((data, version)));
         s
     }
-    pub fn set(&self, answer: Result<(Json, Option<i64>), Error>) {
+    pub fn set(&self, answer: Answer) {
         *self.answer.lock().unwrap() = Some(answer);
     }
     pub fn set_delay(&self, d: Duration) {
