@@ -19,11 +19,11 @@ fn fastrand_u32() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
 }
 
-fn opts(dir: &PathBuf) -> ClientOptions {
+fn opts(dir: &std::path::Path) -> ClientOptions {
     ClientOptions {
         ttl: Some(Duration::from_secs(60)),
         cold_deadline: Duration::from_millis(300),
-        snapshot_dir: Some(dir.clone()),
+        snapshot_dir: Some(dir.to_path_buf()),
         ..Default::default()
     }
 }
