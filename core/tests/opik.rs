@@ -450,38 +450,6 @@ fn a_new_version_is_served_after_the_ttl() {
     assert_eq!(c.get(&Key::new("agent")).unwrap().data(), &json!({"model": "gpt-5"}));
 }
 
-/// Moving `prod` back to an older version (a rollback) should be served like any change.
-/// Ignored: the client keeps a cached value over a payload with a lower version (SPEC §3), which
-/// also holds back rollbacks of Opik envs and Langfuse labels.
-#[test]
-#[ignore = "the client never replaces a value by a lower version, so rollbacks are not served"]
-fn a_rollback_of_the_prod_env_is_served() {
-    let sim = Simulator::start(fixture(true));
-    let c = Client::new(source(&sim, true), options(Duration::from_millis(100))).unwrap();
-    sim.publish_blueprint("agent", json!([{"key": "model", "value": "new", "type": "string"}]), &["prod"]);
-    assert_eq!(c.get(&Key::new("agent")).unwrap().version(), Some(3));
-    let v1 = versions_of(&sim, "agent")[0]["id"].as_str().unwrap().to_string();
-    let project = sim.state()["opik"]["projects"][0]["id"].as_str().unwrap().to_string();
-    let http = failsoft::http::Http::default();
-    let body = json!({"project_id": project, "envs": [{"env_name": "prod", "blueprint_id": v1}]}).to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    let resp = http
-        .request(
-            "POST",
-            &format!("{}{BLUEPRINTS}/environments", sim.url()),
-            &[
-                ("Authorization", API_KEY),
-                ("Comet-Workspace", WORKSPACE),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.as_bytes()),
-            deadline,
-        )
-        .unwrap();
-    assert!(resp.status < 300);
-    assert!(poll_until(Duration::from_secs(3), || c.get(&Key::new("agent")).unwrap().version() == Some(1)));
-}
-
 #[test]
 fn the_opik_ttl_variable_sets_the_default_ttl() {
     if std::env::var_os("FAILSOFT_TTL_SECONDS").is_some() {
