@@ -111,8 +111,9 @@ impl Http {
     ) -> Result<HttpResponse> {
         let shown = redact_url(url);
         let budget = self.budget(deadline, &shown)?;
-        let mut resp =
-            self.send(method, url, headers, body, budget).map_err(|e| map_ureq_error(e, &shown, budget))?;
+        let mut resp = self
+            .send(method, url, headers, body, self.whole(budget))
+            .map_err(|e| map_ureq_error(e, &shown, budget))?;
         let status = resp.status().as_u16();
         let h = resp.headers();
         let header = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -142,7 +143,14 @@ impl Http {
         timeout: Duration,
     ) -> Result<ureq::http::Response<ureq::Body>> {
         let shown = redact_url(url);
-        self.send(method, url, headers, body, timeout).map_err(|e| map_ureq_error(e, &shown, timeout))
+        self.send(method, url, headers, body, self.whole(timeout))
+            .map_err(|e| map_ureq_error(e, &shown, timeout))
+    }
+
+    /// One bound on the whole exchange; DNS and connect bounded by `connect_timeout` within it.
+    fn whole(&self, timeout: Duration) -> StreamTimeouts {
+        let connect = self.connect_timeout.min(timeout);
+        StreamTimeouts { global: Some(timeout), connect: Some(connect), response: None, per_read: None }
     }
 
     fn send(
@@ -151,9 +159,8 @@ impl Http {
         url: &str,
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
-        timeout: Duration,
+        timeouts: StreamTimeouts,
     ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-        let connect = self.connect_timeout.min(timeout);
         macro_rules! finish {
             ($req:expr) => {{
                 let mut req = $req;
@@ -161,9 +168,11 @@ impl Http {
                     req = req.header(*k, *v);
                 }
                 req.config()
-                    .timeout_global(Some(timeout))
-                    .timeout_resolve(Some(connect))
-                    .timeout_connect(Some(connect))
+                    .timeout_global(timeouts.global)
+                    .timeout_resolve(timeouts.connect)
+                    .timeout_connect(timeouts.connect)
+                    .timeout_recv_response(timeouts.response)
+                    .timeout_per_read(timeouts.per_read)
                     .build()
             }};
         }
@@ -203,26 +212,7 @@ impl Http {
         timeouts: StreamTimeouts,
     ) -> Result<ureq::http::Response<ureq::Body>> {
         let shown = redact_url(url);
-        macro_rules! finish {
-            ($req:expr) => {{
-                let mut req = $req;
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                req.config()
-                    .timeout_global(timeouts.global)
-                    .timeout_resolve(timeouts.connect)
-                    .timeout_connect(timeouts.connect)
-                    .timeout_recv_response(timeouts.response)
-                    .timeout_per_read(timeouts.per_read)
-                    .build()
-            }};
-        }
-        let sent = match (method, body) {
-            ("GET", _) => finish!(self.agent.get(url)).call(),
-            ("POST", b) => finish!(self.agent.post(url)).send(b.unwrap_or_default()),
-            (m, _) => Err(ureq::Error::BadUri(format!("unsupported method {m}"))),
-        };
+        let sent = self.send(method, url, headers, body, timeouts);
         let shown_budget = timeouts.response.or(timeouts.global).or(timeouts.per_read).unwrap_or_default();
         sent.map_err(|e| map_ureq_error(e, &shown, shown_budget))
     }
