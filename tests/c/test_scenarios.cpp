@@ -1,0 +1,173 @@
+// The shared read-path scenarios (tests/scenarios/cache.json, format in
+// tests/scenarios/README.md) run through the C ABI, each against a new failsoft-sim.
+
+#include <vector>
+
+#include "support/failsoft_test.hpp"
+
+using namespace fs_test;
+using nlohmann::json;
+
+namespace {
+
+const json &cache_file() {
+  static const json file = load_json("tests/scenarios/cache.json");
+  return file;
+}
+
+// "" when `value` meets `expect` (source, is_fallback, version, value, error), else what differs.
+std::string mismatch(const failsoft_value *value, const json &expect) {
+  std::ostringstream why;
+  if (expect.contains("source") && expect["source"] != failsoft_value_source(value))
+    why << "source " << failsoft_value_source(value) << " != " << expect["source"] << "; ";
+  if (expect.contains("is_fallback") && expect["is_fallback"].get<bool>() != failsoft_value_is_fallback(value))
+    why << "is_fallback " << failsoft_value_is_fallback(value) << "; ";
+  if (expect.contains("version")) {
+    int64_t version = 0;
+    bool has = failsoft_value_version(value, &version);
+    json got = has ? json(version) : json();
+    if (got != expect["version"]) why << "version " << got << " != " << expect["version"] << "; ";
+    if (!has && version != FAILSOFT_NO_VERSION) why << "no version but out_version " << version << "; ";
+  }
+  if (expect.contains("value") && data_of(value) != expect["value"])
+    why << "value " << failsoft_value_json(value) << " != " << expect["value"] << "; ";
+  if (expect.contains("error")) {
+    failsoft_status code = failsoft_value_error_code(value);
+    if (code != status_of_kind(expect["error"].get<std::string>()))
+      why << "error " << failsoft_status_name(code) << " != " << expect["error"] << " ("
+          << (failsoft_value_error_message(value) ? failsoft_value_error_message(value) : "no message")
+          << "); ";
+    else if (failsoft_value_error_message(value) == nullptr)
+      why << "error code without a message; ";
+  }
+  return why.str();
+}
+
+// "" when the client's status meets `until`'s status_state / status_error.
+std::string status_mismatch(failsoft_client *client, const json &until) {
+  json st = status_of(client);
+  std::ostringstream why;
+  if (until.contains("status_state") && st["state"] != until["status_state"])
+    why << "state " << st["state"] << " != " << until["status_state"] << "; ";
+  if (until.contains("status_error")) {
+    json kind = st["last_error"].is_object() ? st["last_error"]["kind"] : json();
+    if (kind != until["status_error"]) why << "last_error " << kind << " != " << until["status_error"] << "; ";
+  }
+  return why.str();
+}
+
+std::string fallback_text(const json &step) {
+  return step.contains("fallback") ? step["fallback"].dump() : std::string();
+}
+
+class CacheScenario : public ::testing::TestWithParam<json> {};
+
+TEST_P(CacheScenario, RunsThroughTheCAbi) {
+  const json &scenario = GetParam();
+  Simulator sim(cache_file()["fixture"]);
+  Client client = make_client(http_options(sim, scenario["client"]));
+  int index = 0;
+  for (const json &step : scenario["steps"]) {
+    SCOPED_TRACE("step " + std::to_string(index++) + ": " + step.dump());
+    const std::string op = step["op"];
+    const std::string fallback = fallback_text(step);
+    const char *fb = step.contains("fallback") ? fallback.c_str() : nullptr;
+    if (op == "get") {
+      int repeat = step.value("repeat", 1);
+      for (int i = 0; i < repeat; i++) {
+        long long start = now_ms();
+        Read r = get(client.get(), step["key"], fb);
+        long long took = now_ms() - start;
+        if (step.contains("max_ms")) {
+          EXPECT_LE(took, step["max_ms"].get<long long>()) << "read " << i;
+        }
+        if (step.contains("min_ms")) {
+          EXPECT_GE(took, step["min_ms"].get<long long>()) << "read " << i;
+        }
+        if (step.contains("expect_error")) {
+          ASSERT_EQ(status_text(r.status), status_text(status_of_kind(step["expect_error"])))
+              << "read " << i;
+          EXPECT_EQ(r.value, nullptr);
+          EXPECT_NE(r.error.find(step["key"].get<std::string>()), std::string::npos)
+              << "the error names the key: " << r.error;
+        } else {
+          ASSERT_EQ(r.status, FAILSOFT_OK) << "read " << i << ": " << r.error;
+          if (step.contains("expect")) {
+            ASSERT_EQ(mismatch(r.value.get(), step["expect"]), "") << "read " << i;
+          }
+        }
+      }
+    } else if (op == "poll") {
+      const json &until = step["until"];
+      std::string last;
+      bool ok = poll_until(step["timeout_ms"], [&] {
+        if (step.contains("key")) {
+          Read r = get(client.get(), step["key"], fb);
+          if (r.status != FAILSOFT_OK) {
+            last = "read failed: " + r.error;
+            return false;
+          }
+          last = mismatch(r.value.get(), until);
+          if (!last.empty()) return false;
+        }
+        last = status_mismatch(client.get(), until);
+        return last.empty();
+      });
+      ASSERT_TRUE(ok) << "never held: " << last;
+    } else if (op == "fault") {
+      sim.fault(step["route"], step["mode"].is_string() ? step["mode"].get<std::string>() : step["mode"].dump(),
+                step.value("delay_ms", 0));
+    } else if (op == "sleep") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(step["ms"].get<int>()));
+    } else if (op == "set_kv") {
+      sim.set_kv(step["key"], step["value"], step.value("version", json()));
+    } else if (op == "delete_kv") {
+      sim.delete_kv(step["key"]);
+    } else if (op == "count") {
+      EXPECT_EQ(sim.count(step["path"]), step["expect"].get<long>());
+    } else if (op == "status") {
+      EXPECT_EQ(status_of(client.get())["state"], step["expect"]["state"]);
+    } else if (op == "prefetch") {
+      std::vector<std::string> keys = step["keys"];
+      std::vector<const char *> ptrs;
+      for (auto &k : keys) ptrs.push_back(k.c_str());
+      char *raw = nullptr;
+      failsoft_status st = failsoft_prefetch(client.get(), ptrs.data(), ptrs.size(), 0.0, &raw);
+      String report_text(raw);
+      ASSERT_NE(raw, nullptr) << "a report is written whenever the arguments are valid";
+      json report = json::parse(report_text.get());
+      if (!step.contains("expect_error")) {
+        ASSERT_EQ(st, FAILSOFT_OK) << status_text(st);
+        EXPECT_EQ(report["ok"], true);
+        EXPECT_EQ(report["succeeded"].size(), keys.size());
+      } else {
+        std::string message = failsoft_last_error_message() ? failsoft_last_error_message() : "";
+        ASSERT_NE(st, FAILSOFT_OK);
+        EXPECT_EQ(report["ok"], false);
+        bool kind_found = false;
+        for (auto &f : report["failed"]) kind_found |= f["kind"] == step["expect_error"];
+        EXPECT_TRUE(kind_found) << report.dump();
+        EXPECT_EQ(st, status_of_kind(report["failed"][0]["kind"])) << "the status is the first failure's";
+        if (step.contains("error_mentions")) {
+          EXPECT_NE(message.find(step["error_mentions"].get<std::string>()), std::string::npos) << message;
+        }
+      }
+    } else {
+      FAIL() << "unknown op " << op;
+    }
+    if (HasFatalFailure()) return;
+  }
+}
+
+std::vector<json> scenarios() {
+  std::vector<json> out;
+  for (const json &s : cache_file()["scenarios"]) out.push_back(s);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cache, CacheScenario, ::testing::ValuesIn(scenarios()),
+                         [](const ::testing::TestParamInfo<json> &info) {
+                           return test_name(info.param["name"].get<std::string>());
+                         });
+
+}  // namespace
