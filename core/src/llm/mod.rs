@@ -47,6 +47,7 @@ mod breaker;
 mod client;
 mod options;
 mod policy;
+mod spec;
 mod stream;
 mod target;
 
@@ -54,6 +55,7 @@ pub use breaker::CircuitState;
 pub use client::LlmClient;
 pub use options::LlmOptions;
 pub use policy::FalloverPolicy;
+pub use spec::{LlmSpec, TargetSpec};
 pub use stream::ChatStream;
 pub use target::Target;
 

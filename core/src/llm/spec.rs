@@ -1,0 +1,148 @@
+//! LLM options as plain data: the one definition of every option's name, shared by the C options
+//! JSON, the Python keyword arguments and the Node options object (camelCased there).
+//!
+//! ```json
+//! {"targets": [{"base_url": "https://api.openpipe.ai/api/v1", "api_key": "…", "model": "openpipe:x", "timeout_seconds": 10},
+//!              {"base_url": "https://api.openai.com/v1", "api_key": "…", "model": "gpt-4o-mini", "timeout_seconds": 20}],
+//!  "deadline_seconds": 30, "max_retries": 1}
+//! ```
+
+use super::{FalloverPolicy, LlmClient, LlmOptions, Target};
+use crate::error::{Error, Result};
+use crate::spec::seconds;
+use serde::Deserialize;
+
+/// One target, by the names every language uses.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// `None` keeps the request's own model.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+}
+
+impl std::fmt::Debug for TargetSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetSpec")
+            .field("base_url", &crate::http::redact_url(&self.base_url))
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("model", &self.model)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// Every LLM option; fields left out keep [`LlmOptions`]' defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSpec {
+    pub targets: Vec<TargetSpec>,
+    #[serde(default)]
+    pub deadline_seconds: Option<f64>,
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    #[serde(default)]
+    pub retry_after_cap_seconds: Option<f64>,
+    #[serde(default)]
+    pub breaker_threshold: Option<u32>,
+    #[serde(default)]
+    pub breaker_cooldown_seconds: Option<f64>,
+    #[serde(default)]
+    pub first_chunk_timeout_seconds: Option<f64>,
+    /// HTTP statuses that end the call without fallover (default 400, 413, 422).
+    #[serde(default)]
+    pub stop_statuses: Option<Vec<u16>>,
+}
+
+impl LlmSpec {
+    /// Parses the options JSON; an unknown or mistyped option is `InvalidArgument` naming it.
+    pub fn from_json(text: &str) -> Result<LlmSpec> {
+        serde_json::from_str(text).map_err(|e| Error::invalid_argument(format!("invalid LLM options: {e}")))
+    }
+
+    pub fn from_value(v: serde_json::Value) -> Result<LlmSpec> {
+        serde_json::from_value(v).map_err(|e| Error::invalid_argument(format!("invalid LLM options: {e}")))
+    }
+
+    pub fn options(&self) -> Result<LlmOptions> {
+        let mut o = LlmOptions::default();
+        for (i, t) in self.targets.iter().enumerate() {
+            let mut target = Target::new(t.base_url.clone());
+            if let Some(k) = &t.api_key {
+                target = target.api_key(k.clone());
+            }
+            if let Some(m) = &t.model {
+                target = target.model(m.clone());
+            }
+            if let Some(s) = t.timeout_seconds {
+                target = target.timeout(seconds(&format!("targets[{i}].timeout_seconds"), s)?);
+            }
+            o.targets.push(target);
+        }
+        let secs = |name: &str, v: Option<f64>| v.map(|s| seconds(name, s)).transpose();
+        o.deadline = secs("deadline_seconds", self.deadline_seconds)?;
+        if let Some(t) = secs("timeout_seconds", self.timeout_seconds)? {
+            o.timeout = t;
+        }
+        if let Some(n) = self.max_retries {
+            o.max_retries = n;
+        }
+        if let Some(c) = secs("retry_after_cap_seconds", self.retry_after_cap_seconds)? {
+            o.retry_after_cap = c;
+        }
+        if let Some(n) = self.breaker_threshold {
+            o.breaker_threshold = n;
+        }
+        if let Some(c) = secs("breaker_cooldown_seconds", self.breaker_cooldown_seconds)? {
+            o.breaker_cooldown = c;
+        }
+        o.first_chunk_timeout = secs("first_chunk_timeout_seconds", self.first_chunk_timeout_seconds)?;
+        if let Some(stop) = &self.stop_statuses {
+            o.policy = FalloverPolicy { stop_statuses: stop.clone(), ..FalloverPolicy::default() };
+        }
+        Ok(o)
+    }
+
+    /// Builds the client (validates every option; no I/O).
+    pub fn build(&self) -> Result<LlmClient> {
+        LlmClient::new(self.options()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_to_options_and_bad_ones_are_named() {
+        let spec = LlmSpec::from_json(
+            r#"{"targets": [{"base_url": "http://127.0.0.1:1/v1", "api_key": "sk-secret", "model": "a", "timeout_seconds": 0.5},
+                            {"base_url": "http://127.0.0.1:2/v1"}],
+                "deadline_seconds": 3, "max_retries": 0, "stop_statuses": [400]}"#,
+        )
+        .unwrap();
+        let o = spec.options().unwrap();
+        assert_eq!(o.targets.len(), 2);
+        assert_eq!(o.targets[0].timeout, Some(std::time::Duration::from_millis(500)));
+        assert_eq!(o.deadline, Some(std::time::Duration::from_secs(3)));
+        assert_eq!(o.max_retries, 0);
+        assert_eq!(o.policy.stop_statuses, vec![400]);
+        assert!(!format!("{spec:?}").contains("sk-secret"));
+        spec.build().unwrap();
+        let e = LlmSpec::from_json(r#"{"targets": [{"url": "http://h/v1"}]}"#).unwrap_err();
+        assert!(e.message.contains("url"), "{e}");
+        let e = LlmSpec::from_json(r#"{"targets": [{"base_url": "http://h/v1", "timeout_seconds": -1}]}"#)
+            .unwrap()
+            .options()
+            .unwrap_err();
+        assert!(e.message.contains("targets[0].timeout_seconds"), "{e}");
+        assert!(LlmSpec::from_json(r#"{"targets": []}"#).unwrap().build().is_err());
+    }
+}
