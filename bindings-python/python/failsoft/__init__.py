@@ -1,0 +1,67 @@
+"""failsoft: remote prompts and configuration that stay available when the network or the
+vendor fails.
+
+A read never waits on the network once a key has a value, and never fails when the caller gave
+a fallback. See ``Client``, ``Client.get_prompt``, ``Client.get_or_create_config`` and
+``Client.get``.
+"""
+
+from __future__ import annotations
+
+import atexit as _atexit
+
+from . import _native
+from ._client import Client
+from ._config import Config
+from ._errors import (
+    Error,
+    InvalidArgument,
+    InvalidResponse,
+    NotFound,
+    PrefetchError,
+    Timeout,
+    Unauthorized,
+    Unavailable,
+)
+from ._frozen import FrozenDict, FrozenList, thaw
+from ._native import Change, Prompt, Value, chat_variables, compile, compile_chat, variables
+from ._sources import File, Http, Langfuse, Opik, Source
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "Client",
+    "Config",
+    "Prompt",
+    "Value",
+    "Change",
+    "Http",
+    "File",
+    "Langfuse",
+    "Opik",
+    "Source",
+    "Error",
+    "NotFound",
+    "Unauthorized",
+    "Timeout",
+    "Unavailable",
+    "InvalidResponse",
+    "InvalidArgument",
+    "PrefetchError",
+    "FrozenDict",
+    "FrozenList",
+    "thaw",
+    "compile",
+    "variables",
+    "compile_chat",
+    "chat_variables",
+]
+
+# Before the interpreter finalizes: library threads stop touching Python (see lifecycle.rs).
+_atexit.register(_native._shutdown)
+
+# Public classes show (and pickle) as `failsoft.X`, wherever they are defined.
+for _cls in (Client, Config, Error, NotFound, Unauthorized, Timeout, Unavailable, InvalidResponse,
+             InvalidArgument, PrefetchError, FrozenDict, FrozenList, Http, File, Langfuse, Opik):
+    _cls.__module__ = __name__
+del _cls

@@ -1,0 +1,210 @@
+"""Type stubs of ``failsoft._native``, the PyO3 module over the Rust core (checked by
+``python -m mypy.stubtest failsoft``)."""
+
+import os
+from typing_extensions import disjoint_base
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, TypeVar, Union, final
+
+__version__: str
+
+_C = TypeVar("_C", bound="Client")
+
+__all__ = [
+    "Client",
+    "Value",
+    "Change",
+    "Prompt",
+    "compile",
+    "variables",
+    "compile_chat",
+    "chat_variables",
+    "_prompt_from_json",
+    "_shutdown",
+    "__version__",
+]
+
+@final
+class Value:
+    """A read's value: the data plus where it came from. Immutable; a warm read returns the same
+    object while the key's value is unchanged."""
+
+    @property
+    def value(self) -> Any:
+        """The data: a str, int, float, bool, None, or a read-only dict / list of them."""
+    @property
+    def source(self) -> Literal["fresh", "stale", "snapshot", "fallback"]: ...
+    @property
+    def is_fallback(self) -> bool:
+        """Whether this is the caller's fallback rather than data from the source or a snapshot."""
+    @property
+    def version(self) -> Optional[int]:
+        """The source's version number, when it has one."""
+    @property
+    def age_seconds(self) -> Optional[float]:
+        """Seconds since the data was fetched (now, not at the read); ``None`` for a fallback."""
+    @property
+    def error(self) -> Optional[Any]:
+        """Why the value is not fresh from the source (a ``failsoft.Error``), or ``None``."""
+
+@final
+class Change:
+    """A key's value changed version (hot reload); passed to ``Client.on_change`` callbacks."""
+
+    @property
+    def key(self) -> str:
+        """The key in its canonical text form (``name``, ``name@label:staging``, ...)."""
+    @property
+    def old_version(self) -> Optional[int]: ...
+    @property
+    def new_version(self) -> Optional[int]: ...
+    @property
+    def value(self) -> Value: ...
+
+@final
+class Prompt:
+    """A text or chat prompt with its version, config, labels and tags, plus where it came from.
+    Immutable; a warm ``get_prompt`` returns the same object while the version is unchanged.
+
+    Made by hand (e.g. a field of a ``failsoft.Config`` fallback) it counts as a fallback.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        prompt: Union[str, Sequence[Mapping[str, Any]]],
+        *,
+        type: Optional[Literal["text", "chat"]] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        version: int = 0,
+        labels: Optional[Sequence[str]] = None,
+        tags: Optional[Sequence[str]] = None,
+        commit_message: Optional[str] = None,
+    ) -> Prompt: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int:
+        """The prompt's version; 0 for a fallback."""
+    @property
+    def type(self) -> Literal["text", "chat"]: ...
+    @property
+    def prompt(self) -> Union[str, List[Dict[str, Any]]]:
+        """The template string (text) or the read-only list of messages (chat)."""
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The prompt's config (a read-only dict)."""
+    @property
+    def labels(self) -> List[str]: ...
+    @property
+    def tags(self) -> List[str]: ...
+    @property
+    def commit_message(self) -> Optional[str]: ...
+    @property
+    def commit(self) -> Optional[str]:
+        """The prompt commit, for prompts referenced by an Opik config."""
+    @property
+    def variables(self) -> List[str]:
+        """The variable names the prompt uses, in first-appearance order."""
+    @property
+    def source(self) -> Literal["fresh", "stale", "snapshot", "fallback"]: ...
+    @property
+    def is_fallback(self) -> bool: ...
+    @property
+    def age_seconds(self) -> Optional[float]:
+        """Seconds since the prompt was fetched; ``None`` for a fallback."""
+    @property
+    def error(self) -> Optional[Any]:
+        """Why the prompt is not fresh from the source (a ``failsoft.Error``), or ``None``."""
+    def compile(
+        self, *, strict: bool = False, placeholders: Optional[Mapping[str, Any]] = None, **variables: Any
+    ) -> Any:
+        """Substitutes ``{{name}}`` variables (SPEC §6): a text prompt gives a ``str``, a chat
+        prompt a new ``list`` of message dicts with each placeholder replaced by
+        ``placeholders[name]``. ``strict=True`` raises ``failsoft.InvalidArgument`` naming every
+        missing variable (and placeholder)."""
+    def to_json(self) -> Dict[str, Any]:
+        """The prompt JSON ``{name, version, type, prompt, config, labels, tags, commit_message}``."""
+    def __reduce__(self) -> tuple[Any, ...]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@disjoint_base
+class Client:
+    """The core client (``failsoft.Client`` adds typed configs)."""
+
+    def __new__(
+        cls,
+        source: Any,
+        *,
+        ttl_seconds: Optional[float] = None,
+        cold_deadline_seconds: Optional[float] = None,
+        snapshot_dir: Union[str, os.PathLike[str], None] = None,
+        request_timeout_seconds: Optional[float] = None,
+        refresh_workers: Optional[int] = None,
+        keep_on_not_found: Optional[bool] = None,
+    ) -> Client: ...
+    def get(self, key: str, fallback: Any = ..., ttl_seconds: Optional[float] = None) -> Value:
+        """Reads ``key`` (SPEC §2): never waits once the key has a value; with nothing cached,
+        waits at most the cold deadline, then serves the snapshot, the fallback (a value,
+        ``None`` included, or a zero-argument function called only when needed), or raises the
+        typed error."""
+    def get_prompt(
+        self,
+        name: str,
+        *,
+        label: Optional[str] = None,
+        version: Optional[int] = None,
+        type: Literal["text", "chat"] = "text",
+        fallback: Union[str, Sequence[Mapping[str, Any]], Mapping[str, Any], Callable[[], Any], None] = None,
+        cache_ttl_seconds: Optional[float] = None,
+    ) -> Prompt:
+        """Reads a prompt by name and label or version (label ``production`` when neither), with
+        a fallback (a template string, a list of messages, ``{"prompt", "config"}``, or a
+        function returning one) served when nothing is cached and the source cannot answer."""
+    def _read_config(
+        self,
+        fallback_fields: Callable[[], Dict[str, Any]],
+        env: Optional[str] = None,
+        version: Union[str, int, None] = None,
+        ttl_seconds: Optional[float] = None,
+        create: bool = True,
+    ) -> Value: ...
+    def prefetch(self, keys: Sequence[str], deadline_seconds: Optional[float] = None) -> None:
+        """Fetches ``keys`` in parallel; raises ``failsoft.PrefetchError`` when any failed."""
+    def status(self) -> Dict[str, Any]:
+        """``{"state", "since", "last_error", "counters", "keys"}`` as a plain dict."""
+    def on_change(self, callback: Callable[[Change], Any]) -> int:
+        """Calls ``callback(change)`` on a library thread after a key's value changes version;
+        an exception it raises is logged (logger ``failsoft``). Returns an id."""
+    def remove_listener(self, id: int) -> None: ...
+    def close(self) -> None:
+        """Stops the background threads (idempotent, bounded); cached values keep being served."""
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def ttl_seconds(self) -> float:
+        """The TTL in force for reads without their own, in seconds."""
+    def __enter__(self: _C) -> _C: ...
+    def __exit__(self, *_exc: object) -> bool: ...
+
+def compile(template: str, /, *, strict: bool = False, **variables: Any) -> str:
+    """Substitutes ``{{name}}`` variables in a text template (SPEC §6)."""
+
+def variables(template: str, /) -> List[str]:
+    """The variable names a text template uses, in first-appearance order."""
+
+def compile_chat(
+    messages: Sequence[Mapping[str, Any]],
+    /,
+    *,
+    placeholders: Optional[Mapping[str, Any]] = None,
+    strict: bool = False,
+    **variables: Any,
+) -> List[Dict[str, Any]]:
+    """Compiles a chat prompt: variables in each message's content, placeholders expanded."""
+
+def chat_variables(messages: Sequence[Mapping[str, Any]], /) -> List[str]:
+    """The variable names used across a chat prompt's message contents."""
+
+def _prompt_from_json(data: Mapping[str, Any], source: str = "fresh") -> Prompt: ...
+def _shutdown() -> None: ...

@@ -1,0 +1,205 @@
+//! JSON values to Python objects and back.
+//!
+//! Values read from the cache are shared: a warm read hands every caller the same object, so they
+//! are converted once per version into read-only containers (`failsoft.FrozenDict`, a `dict`
+//! subclass, and `failsoft.FrozenList`, a `list` subclass: `json.dumps`, `==` with plain
+//! containers and `isinstance(x, dict)` keep working; mutation raises `TypeError`).
+
+use crate::errors::invalid_argument;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+/// Nesting deeper than this is refused (a self-referencing container would never end).
+const MAX_DEPTH: usize = 512;
+
+struct Frozen {
+    dict: Py<PyAny>,
+    list: Py<PyAny>,
+}
+
+static FROZEN: PyOnceLock<Frozen> = PyOnceLock::new();
+
+fn frozen(py: Python<'_>) -> PyResult<&Frozen> {
+    FROZEN.get_or_try_init(py, || {
+        let m = py.import("failsoft._frozen")?;
+        Ok(Frozen { dict: m.getattr("FrozenDict")?.unbind(), list: m.getattr("FrozenList")?.unbind() })
+    })
+}
+
+fn number<'py>(py: Python<'py>, n: &Number) -> PyResult<Bound<'py, PyAny>> {
+    Ok(if let Some(i) = n.as_i64() {
+        i.into_pyobject(py)?.into_any()
+    } else if let Some(u) = n.as_u64() {
+        u.into_pyobject(py)?.into_any()
+    } else {
+        n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+    })
+}
+
+/// A shared, read-only Python copy of `v`.
+pub fn to_frozen<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    let f = frozen(py)?;
+    frozen_rec(py, f, v)
+}
+
+fn frozen_rec<'py>(py: Python<'py>, f: &Frozen, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Object(map) => {
+            let d = f.dict.bind(py).call0()?;
+            {
+                // PyDict_SetItem on the subclass: bypasses its read-only `__setitem__`.
+                let dict = d.cast::<PyDict>()?;
+                for (k, item) in map {
+                    dict.set_item(k, frozen_rec(py, f, item)?)?;
+                }
+            }
+            d
+        }
+        Value::Array(items) => {
+            let l = f.list.bind(py).call0()?;
+            {
+                let list = l.cast::<PyList>()?;
+                for item in items {
+                    list.append(frozen_rec(py, f, item)?)?;
+                }
+            }
+            l
+        }
+        other => scalar(py, other)?,
+    })
+}
+
+fn scalar<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => number(py, n)?,
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(_) | Value::Object(_) => unreachable!("containers are handled by the callers"),
+    })
+}
+
+/// A plain, mutable Python copy of `v` (results the caller owns: `status()`, compiled chats).
+pub fn to_plain<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Object(map) => {
+            let d = PyDict::new(py);
+            for (k, item) in map {
+                d.set_item(k, to_plain(py, item)?)?;
+            }
+            d.into_any()
+        }
+        Value::Array(items) => {
+            let l = PyList::empty(py);
+            for item in items {
+                l.append(to_plain(py, item)?)?;
+            }
+            l.into_any()
+        }
+        other => scalar(py, other)?,
+    })
+}
+
+/// `obj` as JSON; `what` names the argument in the error (`fallback`, `variables`, ...).
+pub fn from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
+    from_py_rec(obj, 0).map_err(|path| {
+        Python::attach(|py| match path {
+            Bad::Py(e) => e,
+            Bad::At(path, why) => {
+                let _ = py;
+                invalid_argument(format!("{what}{path}: {why}"))
+            }
+        })
+    })
+}
+
+enum Bad {
+    /// A Python exception raised while reading the object.
+    Py(PyErr),
+    /// Where (`["a"][0]`) and why the value is not JSON.
+    At(String, String),
+}
+
+impl From<PyErr> for Bad {
+    fn from(e: PyErr) -> Self {
+        Bad::Py(e)
+    }
+}
+
+fn prefix(seg: String, bad: Bad) -> Bad {
+    match bad {
+        Bad::At(path, why) => Bad::At(seg + &path, why),
+        other => other,
+    }
+}
+
+fn from_py_rec(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Bad> {
+    if depth > MAX_DEPTH {
+        return Err(Bad::At(String::new(), format!("nested deeper than {MAX_DEPTH} levels")));
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        return Err(Bad::At(String::new(), "integer out of the 64-bit range".into()));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let v = f.value();
+        return Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| Bad::At(String::new(), format!("{v} is not a JSON number")));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = Map::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let key = dict_key(&k)?;
+            let item = from_py_rec(&v, depth + 1).map_err(|b| prefix(format!("[{key:?}]"), b))?;
+            map.insert(key, item);
+        }
+        return Ok(Value::Object(map));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        for (i, item) in obj.try_iter()?.enumerate() {
+            items.push(from_py_rec(&item?, depth + 1).map_err(|b| prefix(format!("[{i}]"), b))?);
+        }
+        return Ok(Value::Array(items));
+    }
+    // Other mappings (MappingProxyType, user classes): anything with `items()` and `keys()`.
+    if obj.hasattr("keys")? && obj.hasattr("items")? {
+        let mut map = Map::new();
+        for pair in obj.call_method0("items")?.try_iter()? {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair?.extract()?;
+            let key = dict_key(&k)?;
+            let item = from_py_rec(&v, depth + 1).map_err(|b| prefix(format!("[{key:?}]"), b))?;
+            map.insert(key, item);
+        }
+        return Ok(Value::Object(map));
+    }
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    Err(Bad::At(
+        String::new(),
+        format!("{type_name} is not a JSON value (use dict, list, str, int, float, bool or None)"),
+    ))
+}
+
+fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Bad> {
+    match k.cast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Err(Bad::At(String::new(), "object keys must be strings".into())),
+    }
+}

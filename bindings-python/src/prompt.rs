@@ -1,0 +1,301 @@
+//! `failsoft.Prompt`: a prompt as read (Langfuse, an Opik config field, or a fallback), over the
+//! core's `failsoft::Prompt`; compiling goes through the core's template module.
+
+use crate::convert::{from_py, to_frozen, to_plain};
+use crate::errors::to_pyerr;
+use crate::value::{age_seconds, error_or_none};
+use failsoft::prompt::fallback_prompt;
+use failsoft::{Error, Payload, Prompt, PromptKind, ValueSource};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use serde_json::{json, Map, Value as Json};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// What `Prompt.__reduce__` returns: the rebuilding function and its arguments.
+type Reduce<'py> = (Bound<'py, PyAny>, (Bound<'py, PyAny>, &'static str));
+
+/// A prompt's fields, converted once per version and shared by every read of it.
+pub struct PromptData {
+    pub core: Prompt,
+    name: Py<PyAny>,
+    prompt: Py<PyAny>,
+    config: Py<PyAny>,
+    labels: Py<PyAny>,
+    tags: Py<PyAny>,
+    variables: Py<PyAny>,
+}
+
+impl PromptData {
+    pub fn new(py: Python<'_>, core: Prompt) -> PyResult<Arc<PromptData>> {
+        let labels = to_frozen(py, &json!(core.labels))?.unbind();
+        let tags = to_frozen(py, &json!(core.tags))?.unbind();
+        let variables = to_frozen(py, &json!(core.variables()))?.unbind();
+        Ok(Arc::new(PromptData {
+            name: PyString::new(py, &core.name).into_any().unbind(),
+            prompt: to_frozen(py, &core.prompt)?.unbind(),
+            config: to_frozen(py, &core.config)?.unbind(),
+            labels,
+            tags,
+            variables,
+            core,
+        }))
+    }
+}
+
+/// A text or chat prompt with its version, config, labels and tags, plus where it came from.
+/// Immutable; a warm `get_prompt` returns the same object while the version is unchanged.
+#[pyclass(frozen, module = "failsoft", name = "Prompt")]
+pub struct PyPrompt {
+    pub(crate) data: Arc<PromptData>,
+    pub(crate) source: ValueSource,
+    pub(crate) error: Option<Arc<Error>>,
+    /// The cached payload, for a live `age_seconds`; `None` for fallbacks and hand-made prompts.
+    pub(crate) payload: Option<Arc<Payload>>,
+}
+
+impl PyPrompt {
+    pub fn from_read(data: Arc<PromptData>, value: &failsoft::Value) -> PyPrompt {
+        PyPrompt {
+            data,
+            source: value.source,
+            error: value.error.clone(),
+            payload: (value.source != ValueSource::Fallback).then(|| value.payload.clone()),
+        }
+    }
+}
+
+fn source_from_str(s: &str) -> PyResult<ValueSource> {
+    Ok(match s {
+        "fresh" => ValueSource::Fresh,
+        "stale" => ValueSource::Stale,
+        "snapshot" => ValueSource::Snapshot,
+        "fallback" => ValueSource::Fallback,
+        other => {
+            return Err(to_pyerr_msg(format!(
+                "source must be fresh, stale, snapshot or fallback, got {other:?}"
+            )))
+        }
+    })
+}
+
+fn to_pyerr_msg(message: String) -> PyErr {
+    Python::attach(|py| to_pyerr(py, &Error::invalid_argument(message)))
+}
+
+fn kwargs_map(kwargs: Option<&Bound<'_, PyDict>>, what: &str) -> PyResult<Map<String, Json>> {
+    match kwargs {
+        None => Ok(Map::new()),
+        Some(d) => match from_py(d.as_any(), what)? {
+            Json::Object(m) => Ok(m),
+            _ => unreachable!("a dict converts to an object"),
+        },
+    }
+}
+
+/// A prompt from prompt JSON (an Opik config field), as read with `source`.
+#[pyfunction]
+#[pyo3(signature = (data, source = "fresh"))]
+pub fn _prompt_from_json(py: Python<'_>, data: &Bound<'_, PyAny>, source: &str) -> PyResult<PyPrompt> {
+    let source = source_from_str(source)?;
+    let json = from_py(data, "prompt")?;
+    let core = Prompt::from_json(&json).map_err(|e| to_pyerr(py, &e))?;
+    Ok(PyPrompt { data: PromptData::new(py, core)?, source, error: None, payload: None })
+}
+
+#[pymethods]
+impl PyPrompt {
+    /// A prompt made by hand, e.g. a field of a `failsoft.Config` fallback. `prompt` is a template
+    /// string (text prompt) or a list of `{role, content}` messages and
+    /// `{"type": "placeholder", "name"}` items (chat prompt). It counts as a fallback.
+    #[new]
+    #[pyo3(signature = (name, prompt, *, r#type = None, config = None, version = 0, labels = None, tags = None, commit_message = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        name: &str,
+        prompt: &Bound<'_, PyAny>,
+        r#type: Option<&str>,
+        config: Option<&Bound<'_, PyAny>>,
+        version: i64,
+        labels: Option<Vec<String>>,
+        tags: Option<Vec<String>>,
+        commit_message: Option<String>,
+    ) -> PyResult<Self> {
+        let err = |e: Error| to_pyerr(py, &e);
+        let kind = r#type.map(PromptKind::parse).transpose().map_err(err)?;
+        let mut spec = Map::new();
+        spec.insert("prompt".into(), from_py(prompt, "prompt")?);
+        if let Some(c) = config {
+            spec.insert("config".into(), from_py(c, "config")?);
+        }
+        let mut data = fallback_prompt(name, Json::Object(spec), kind).map_err(err)?;
+        data["version"] = json!(version);
+        data["labels"] = json!(labels.unwrap_or_default());
+        data["tags"] = json!(tags.unwrap_or_default());
+        data["commit_message"] = json!(commit_message);
+        let core = Prompt::from_json(&data).map_err(err)?;
+        Ok(PyPrompt {
+            data: PromptData::new(py, core)?,
+            source: ValueSource::Fallback,
+            error: None,
+            payload: None,
+        })
+    }
+
+    #[getter]
+    fn name(&self, py: Python<'_>) -> Py<PyAny> {
+        self.data.name.clone_ref(py)
+    }
+
+    /// The prompt's version; 0 for a fallback.
+    #[getter]
+    fn version(&self) -> i64 {
+        self.data.core.version
+    }
+
+    /// `"text"` or `"chat"`.
+    #[getter]
+    fn r#type(&self) -> &'static str {
+        self.data.core.kind.as_str()
+    }
+
+    /// The template string (text) or the read-only list of messages (chat).
+    #[getter]
+    fn prompt(&self, py: Python<'_>) -> Py<PyAny> {
+        self.data.prompt.clone_ref(py)
+    }
+
+    /// The prompt's config (read-only dict).
+    #[getter]
+    fn config(&self, py: Python<'_>) -> Py<PyAny> {
+        self.data.config.clone_ref(py)
+    }
+
+    #[getter]
+    fn labels(&self, py: Python<'_>) -> Py<PyAny> {
+        self.data.labels.clone_ref(py)
+    }
+
+    #[getter]
+    fn tags(&self, py: Python<'_>) -> Py<PyAny> {
+        self.data.tags.clone_ref(py)
+    }
+
+    #[getter]
+    fn commit_message(&self) -> Option<&str> {
+        self.data.core.commit_message.as_deref()
+    }
+
+    /// The prompt commit, for prompts referenced by an Opik config.
+    #[getter]
+    fn commit(&self) -> Option<&str> {
+        self.data.core.commit.as_deref()
+    }
+
+    /// The variable names the prompt uses, in first-appearance order.
+    #[getter]
+    fn variables(&self, py: Python<'_>) -> Py<PyAny> {
+        self.data.variables.clone_ref(py)
+    }
+
+    /// `"fresh"`, `"stale"`, `"snapshot"` or `"fallback"`.
+    #[getter]
+    fn source(&self) -> &'static str {
+        self.source.as_str()
+    }
+
+    #[getter]
+    fn is_fallback(&self) -> bool {
+        self.source == ValueSource::Fallback
+    }
+
+    /// Seconds since the prompt was fetched (now, not at the read); `None` for a fallback.
+    #[getter]
+    fn age_seconds(&self) -> Option<f64> {
+        age_seconds(self.payload.as_deref(), self.source)
+    }
+
+    /// Why the prompt is not fresh from the source (a `failsoft.Error`), or `None`.
+    #[getter]
+    fn error(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        error_or_none(py, self.error.as_ref())
+    }
+
+    /// Substitutes `{{name}}` variables (SPEC §6). A text prompt gives a string; a chat prompt a
+    /// new list of message dicts, each `placeholders[name]` (a list of messages) replacing its
+    /// placeholder. `strict=True` raises `failsoft.InvalidArgument` naming every missing
+    /// variable (and placeholder).
+    #[pyo3(signature = (*, strict = false, placeholders = None, **variables))]
+    fn compile<'py>(
+        &self,
+        py: Python<'py>,
+        strict: bool,
+        placeholders: Option<&Bound<'py, PyDict>>,
+        variables: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let vars = kwargs_map(variables, "variables")?;
+        let core = &self.data.core;
+        match core.kind {
+            PromptKind::Text => {
+                if placeholders.is_some_and(|p| !p.is_empty()) {
+                    return Err(to_pyerr_msg(format!(
+                        "prompt {:?} is a text prompt: it has no placeholders",
+                        core.name
+                    )));
+                }
+                let text = core.compile(&vars, strict).map_err(|e| to_pyerr(py, &e))?;
+                Ok(PyString::new(py, &text).into_any())
+            }
+            PromptKind::Chat => {
+                let ph = kwargs_map(placeholders, "placeholders")?;
+                let messages = core.compile_chat(&vars, &ph, strict).map_err(|e| to_pyerr(py, &e))?;
+                to_plain(py, &Json::Array(messages))
+            }
+        }
+    }
+
+    /// The prompt JSON: `{name, version, type, prompt, config, labels, tags, commit_message}`
+    /// (plus `commit` when known), as a plain dict.
+    fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_plain(py, &self.data.core.data_json())
+    }
+
+    /// Pickles as its prompt JSON and source (error and age are not kept).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduce<'py>> {
+        let rebuild = py.import("failsoft._native")?.getattr("_prompt_from_json")?;
+        Ok((rebuild, (self.to_json(py)?, self.source.as_str())))
+    }
+
+    fn __str__(&self) -> String {
+        match &self.data.core.prompt {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let c = &self.data.core;
+        format!(
+            "Prompt(name={:?}, version={}, type={:?}, source={:?})",
+            c.name,
+            c.version,
+            c.kind.as_str(),
+            self.source.as_str()
+        )
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        match other.cast::<PyPrompt>() {
+            Ok(o) => o.get().data.core.data_json() == self.data.core.data_json(),
+            Err(_) => false,
+        }
+    }
+
+    fn __hash__(&self) -> u64 {
+        let c = &self.data.core;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&c.name, c.version, c.kind.as_str(), c.prompt.to_string()).hash(&mut h);
+        h.finish()
+    }
+}
