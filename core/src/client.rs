@@ -152,6 +152,13 @@ impl Client {
         self.inner.read(key, opts, false)
     }
 
+    /// The cached value of `key`, if any, without ever fetching or waiting: fresh, or stale (and
+    /// then one background refresh is asked for, as on any stale read). `None` when nothing is
+    /// cached; nothing is counted or started then. Bindings use it as their warm path.
+    pub fn peek(&self, key: &Key, ttl: Option<Duration>) -> Option<Value> {
+        self.inner.peek(key, ttl)
+    }
+
     /// Fetches `keys` in parallel, each bounded by `deadline` (default: the cold deadline).
     /// Succeeds only when every key was fetched from the source (fail fast at start-up).
     pub fn prefetch(
@@ -228,36 +235,52 @@ impl Inner {
         // The warm path borrows the entry from the map guard: no reference count is touched but
         // the returned value's own.
         let map = self.map.load();
-        let entry = match map.get(key) {
-            Some(e) => e,
-            None => {
-                drop(map);
-                self.source.validate_key(key).map_err(|e| e.with_key(key))?;
-                let entry = self.insert(key, ttl);
-                entry.note_read(self.ms(now), ttl);
-                return self.cold(&entry, opts, None, wait);
-            }
+        let Some(entry) = map.get(key) else {
+            drop(map);
+            self.source.validate_key(key).map_err(|e| e.with_key(key))?;
+            let entry = self.insert(key, ttl);
+            entry.note_read(self.ms(now), ttl);
+            return self.cold(&entry, opts, None, wait);
         };
         entry.note_read(self.ms(now), ttl);
-        let current = entry.current.load_full();
-        if let Some(p) = current {
-            if !ttl.is_zero() {
-                if now.saturating_duration_since(p.fetched_at) < ttl {
-                    self.stats.fresh_reads.inc();
-                    return Ok(Value { payload: p, source: ValueSource::Fresh, error: None });
-                }
-                self.trigger_refresh(entry, now);
-                self.stats.stale_reads.inc();
-                return Ok(Value { payload: p, source: ValueSource::Stale, error: entry.last_error() });
-            }
-            // TTL 0: fetch on every read, the cached value is the first fallback.
-            let entry = entry.clone();
-            drop(map);
-            return self.cold(&entry, opts, Some(p), wait);
+        if let Some(v) = self.serve_cached(entry, now, ttl) {
+            return Ok(v);
         }
+        // Nothing cached, or TTL 0 (fetch on every read; the cached value is the first fallback).
         let entry = entry.clone();
         drop(map);
-        self.cold(&entry, opts, None, wait)
+        let stale = entry.current.load_full();
+        self.cold(&entry, opts, stale, wait)
+    }
+
+    fn peek(&self, key: &Key, ttl: Option<Duration>) -> Option<Value> {
+        self.ensure_runtime();
+        let now = Instant::now();
+        let ttl = ttl.unwrap_or(self.ttl);
+        let map = self.map.load();
+        let entry = map.get(key)?;
+        if ttl.is_zero() || entry.current.load().is_none() {
+            return None;
+        }
+        entry.note_read(self.ms(now), ttl);
+        self.serve_cached(entry, now, ttl)
+    }
+
+    /// The cached value, fresh or stale (asking for one background refresh); `None` when nothing
+    /// is cached or the TTL is 0.
+    #[inline]
+    fn serve_cached(&self, entry: &Arc<Entry>, now: Instant, ttl: Duration) -> Option<Value> {
+        if ttl.is_zero() {
+            return None;
+        }
+        let p = entry.current.load_full()?;
+        if now.saturating_duration_since(p.fetched_at) < ttl {
+            self.stats.fresh_reads.inc();
+            return Some(Value { payload: p, source: ValueSource::Fresh, error: None });
+        }
+        self.trigger_refresh(entry, now);
+        self.stats.stale_reads.inc();
+        Some(Value { payload: p, source: ValueSource::Stale, error: entry.last_error() })
     }
 
     fn insert(&self, key: &Key, ttl: Duration) -> Arc<Entry> {

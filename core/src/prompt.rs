@@ -371,6 +371,21 @@ impl<'a> PromptRequest<'a> {
     /// checked at once (a bad one is `InvalidArgument` even when the backend answers); a lazy one
     /// is called, and checked, only when it is served.
     pub fn get(self, client: &Client) -> Result<Prompt> {
+        self.get_value(client).map(|(_, p)| p)
+    }
+
+    /// Like [`PromptRequest::get`], also returning the read's [`Value`] (bindings cache their
+    /// converted objects by its payload).
+    pub fn get_value(self, client: &Client) -> Result<(Value, Prompt)> {
+        let (key, opts) = self.into_read()?;
+        let value = client.get_with(&key, opts)?;
+        let prompt =
+            Prompt::from_value(&value).map_err(|e| if e.key.is_empty() { e.with_key(&key) } else { e })?;
+        Ok((value, prompt))
+    }
+
+    /// The key and read options this request stands for (the fallback turned into prompt JSON).
+    pub fn into_read(self) -> Result<(Key, ReadOptions<'a>)> {
         let key = self.key()?;
         let kind = self.kind;
         let fallback = match self.fallback {
@@ -381,10 +396,10 @@ impl<'a> PromptRequest<'a> {
                 Some(Fallback::Lazy(Box::new(move || fallback_prompt(&name, f()?, kind))))
             }
         };
-        let opts =
-            ReadOptions { ttl: self.ttl, cold_deadline: self.cold_deadline, fallback, create_from: None };
-        let value = client.get_with(&key, opts)?;
-        Prompt::from_value(&value).map_err(|e| if e.key.is_empty() { e.with_key(&key) } else { e })
+        Ok((
+            key,
+            ReadOptions { ttl: self.ttl, cold_deadline: self.cold_deadline, fallback, create_from: None },
+        ))
     }
 }
 

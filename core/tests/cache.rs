@@ -522,3 +522,20 @@ fn scripted_source_cold_failure_then_recovery_in_background() {
     assert!(poll_until(Duration::from_secs(2), || client.get_with(&key, fb(json!(0))).unwrap().data()
         == &json!(42)));
 }
+
+#[test]
+fn peek_serves_only_what_is_cached_and_never_fetches() {
+    let sim = Sim::start();
+    let client = http_client(&sim, opts(100));
+    let key = Key::new("greeting");
+    assert!(client.peek(&key, None).is_none());
+    assert_eq!(sim.count("/kv/greeting"), 0, "peek never fetches");
+    client.get(&key).unwrap();
+    assert_eq!(client.peek(&key, None).unwrap().source, ValueSource::Fresh);
+    std::thread::sleep(Duration::from_millis(120));
+    assert_eq!(client.peek(&key, None).unwrap().source, ValueSource::Stale);
+    assert!(
+        poll_until(Duration::from_secs(2), || client.peek(&key, None).unwrap().source == ValueSource::Fresh)
+    );
+    assert!(client.peek(&key, Some(Duration::ZERO)).is_none(), "TTL 0 always fetches");
+}
