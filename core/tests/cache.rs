@@ -502,7 +502,9 @@ fn a_source_panic_is_an_error_not_a_crash() {
             panic!("boom")
         }
     }
-    let client = Client::new(Panics, opts(60_000)).unwrap();
+    // A generous deadline: printing the panic (with a backtrace) can be slow on a loaded machine.
+    let client =
+        Client::new(Panics, ClientOptions { cold_deadline: Duration::from_secs(5), ..opts(60_000) }).unwrap();
     let v = client.get_with(&Key::new("k"), fb(json!(1))).unwrap();
     assert!(v.is_fallback());
     assert_eq!(v.error.unwrap().kind, ErrorKind::Unavailable);
@@ -532,8 +534,10 @@ fn peek_serves_only_what_is_cached_and_never_fetches() {
     assert_eq!(sim.count("/kv/greeting"), 0, "peek never fetches");
     client.get(&key).unwrap();
     assert_eq!(client.peek(&key, None).unwrap().source, ValueSource::Fresh);
+    sim.fault("/kv/greeting", "503");
     std::thread::sleep(Duration::from_millis(120));
     assert_eq!(client.peek(&key, None).unwrap().source, ValueSource::Stale);
+    sim.heal("/kv/greeting");
     assert!(
         poll_until(Duration::from_secs(2), || client.peek(&key, None).unwrap().source == ValueSource::Fresh)
     );
