@@ -33,6 +33,7 @@ pub struct Change {
 }
 
 type Listener = Arc<dyn Fn(&Change) + Send + Sync>;
+type KeyMap = HashMap<Key, Arc<Entry>, foldhash::fast::RandomState>;
 
 /// Keys whose prefetch failed, with why; the keys that succeeded are cached.
 #[derive(Debug, Clone)]
@@ -74,7 +75,9 @@ pub(crate) struct Inner {
     opts: ClientOptions,
     ttl: Duration,
     epoch: Instant,
-    map: ArcSwap<HashMap<Key, Arc<Entry>>>,
+    /// `epoch` on the `clock` module's timebase.
+    epoch_ns: u64,
+    map: ArcSwap<KeyMap>,
     map_write: Mutex<()>,
     runtime: ArcSwapOption<Runtime>,
     /// `fork::generation() + 1` of the running runtime; 0 before the first start.
@@ -105,7 +108,8 @@ impl Client {
             opts: options,
             ttl,
             epoch: Instant::now(),
-            map: ArcSwap::from_pointee(HashMap::new()),
+            epoch_ns: crate::clock::precise_ns(),
+            map: ArcSwap::from_pointee(KeyMap::default()),
             map_write: Mutex::new(()),
             runtime: ArcSwapOption::empty(),
             runtime_gen: AtomicU64::new(0),
@@ -223,6 +227,12 @@ impl Inner {
         t.saturating_duration_since(self.epoch).as_millis() as u64
     }
 
+    /// Milliseconds since the epoch of a `clock` reading.
+    #[inline]
+    fn ms_of(&self, ns: u64) -> u64 {
+        ns.saturating_sub(self.epoch_ns) / 1_000_000
+    }
+
     #[inline]
     fn lookup(&self, key: &Key) -> Option<Arc<Entry>> {
         self.map.load().get(key).cloned()
@@ -230,7 +240,7 @@ impl Inner {
 
     fn read(&self, key: &Key, opts: ReadOptions<'_>, wait: bool) -> Result<Value> {
         self.ensure_runtime();
-        let now = Instant::now();
+        let now = crate::clock::coarse_ns();
         let ttl = opts.ttl.unwrap_or(self.ttl);
         // The warm path borrows the entry from the map guard: no reference count is touched but
         // the returned value's own.
@@ -239,10 +249,10 @@ impl Inner {
             drop(map);
             self.source.validate_key(key).map_err(|e| e.with_key(key))?;
             let entry = self.insert(key, ttl);
-            entry.note_read(self.ms(now), ttl);
+            entry.note_read(self.ms_of(now), ttl);
             return self.cold(&entry, opts, None, wait);
         };
-        entry.note_read(self.ms(now), ttl);
+        entry.note_read(self.ms_of(now), ttl);
         if let Some(v) = self.serve_cached(entry, now, ttl) {
             return Ok(v);
         }
@@ -255,30 +265,30 @@ impl Inner {
 
     fn peek(&self, key: &Key, ttl: Option<Duration>) -> Option<Value> {
         self.ensure_runtime();
-        let now = Instant::now();
+        let now = crate::clock::coarse_ns();
         let ttl = ttl.unwrap_or(self.ttl);
         let map = self.map.load();
         let entry = map.get(key)?;
         if ttl.is_zero() || entry.current.load().is_none() {
             return None;
         }
-        entry.note_read(self.ms(now), ttl);
+        entry.note_read(self.ms_of(now), ttl);
         self.serve_cached(entry, now, ttl)
     }
 
     /// The cached value, fresh or stale (asking for one background refresh); `None` when nothing
     /// is cached or the TTL is 0.
     #[inline]
-    fn serve_cached(&self, entry: &Arc<Entry>, now: Instant, ttl: Duration) -> Option<Value> {
+    fn serve_cached(&self, entry: &Arc<Entry>, now_ns: u64, ttl: Duration) -> Option<Value> {
         if ttl.is_zero() {
             return None;
         }
         let p = entry.current.load_full()?;
-        if now.saturating_duration_since(p.fetched_at) < ttl {
+        if (now_ns.saturating_sub(p.fetched_ns) as u128) < ttl.as_nanos() {
             self.stats.fresh_reads.inc();
             return Some(Value { payload: p, source: ValueSource::Fresh, error: None });
         }
-        self.trigger_refresh(entry, now);
+        self.trigger_refresh(entry, self.ms_of(now_ns));
         self.stats.stale_reads.inc();
         Some(Value { payload: p, source: ValueSource::Stale, error: entry.last_error() })
     }
@@ -423,9 +433,9 @@ impl Inner {
 
     /// A stale read asks for one background refresh, unless one is queued or the key backs off.
     #[inline]
-    fn trigger_refresh(&self, entry: &Arc<Entry>, now: Instant) {
+    fn trigger_refresh(&self, entry: &Arc<Entry>, now_ms: u64) {
         if entry.refresh_queued.load(Ordering::Relaxed)
-            || self.ms(now) < entry.next_attempt_ms.load(Ordering::Relaxed)
+            || now_ms < entry.next_attempt_ms.load(Ordering::Relaxed)
         {
             return;
         }

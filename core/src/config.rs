@@ -16,7 +16,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::{Key, Qualifier};
 use crate::options::{Fallback, ReadOptions};
-use crate::value::{Payload, Value};
+use crate::value::Value;
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,14 +149,7 @@ pub fn get_or_create_config(
     }
     let value = match coerce_json_text(fallback, value.data()) {
         Some(data) => {
-            let p = &value.payload;
-            let payload = Payload {
-                data: Arc::new(data),
-                version: p.version,
-                etag: p.etag.clone(),
-                fetched_at: p.fetched_at,
-                fetched_wall: p.fetched_wall,
-            };
+            let payload = value.payload.with_data(data);
             Value { payload: Arc::new(payload), source: value.source, error: value.error.clone() }
         }
         None => value,

@@ -3,6 +3,7 @@
 //! implementation every language binding wraps.
 
 pub mod client;
+mod clock;
 pub mod config;
 mod entry;
 pub mod error;

@@ -39,6 +39,8 @@ pub struct Payload {
     pub etag: Option<String>,
     /// When the data was fetched (monotonic; TTL decisions use this).
     pub fetched_at: Instant,
+    /// The same moment in nanoseconds of the monotonic clock (the warm read's comparison).
+    pub(crate) fetched_ns: u64,
     /// When the data was fetched (wall clock; snapshots carry this across restarts).
     pub fetched_wall: SystemTime,
 }
@@ -50,7 +52,15 @@ impl Payload {
 
     /// A payload fetched now, reusing already shared data.
     pub fn shared(data: Arc<serde_json::Value>, version: Option<i64>, etag: Option<String>) -> Self {
-        Payload { data, version, etag, fetched_at: Instant::now(), fetched_wall: SystemTime::now() }
+        let fetched_ns = crate::clock::precise_ns();
+        Payload {
+            data,
+            version,
+            etag,
+            fetched_at: Instant::now(),
+            fetched_ns,
+            fetched_wall: SystemTime::now(),
+        }
     }
 
     /// A payload fetched `age` ago (snapshots).
@@ -63,7 +73,20 @@ impl Payload {
         let age = SystemTime::now().duration_since(fetched_wall).unwrap_or_default();
         let now = Instant::now();
         let fetched_at = now.checked_sub(age).unwrap_or(now);
-        Payload { data: Arc::new(data), version, etag, fetched_at, fetched_wall }
+        let fetched_ns = crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64);
+        Payload { data: Arc::new(data), version, etag, fetched_at, fetched_ns, fetched_wall }
+    }
+
+    /// The same fetch (times, version, validator) with other data.
+    pub fn with_data(&self, data: serde_json::Value) -> Payload {
+        Payload {
+            data: Arc::new(data),
+            version: self.version,
+            etag: self.etag.clone(),
+            fetched_at: self.fetched_at,
+            fetched_ns: self.fetched_ns,
+            fetched_wall: self.fetched_wall,
+        }
     }
 
     pub fn age(&self) -> Duration {
