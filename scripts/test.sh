@@ -10,15 +10,15 @@ step "rustfmt"
 cargo fmt --all -- --check
 
 step "clippy (warnings are errors)"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "release build (simulator, CLI, libraries)"
-cargo build --release --workspace
+cargo build --release --workspace --locked
 export FAILSOFT_SIM_BIN="$PWD/target/release/failsoft-sim"
 export FAILSOFT_BIN="$PWD/target/release/failsoft"
 
 step "Rust tests"
-cargo test --release --workspace
+cargo test --release --workspace --locked
 
 for suite in bindings-python/run-tests.sh bindings-node/run-tests.sh tests/c/run-tests.sh tests/sdk_compat/run-tests.sh; do
   if [ -f "$suite" ]; then

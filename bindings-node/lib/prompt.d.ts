@@ -1,0 +1,68 @@
+/**
+ * A prompt as read (Langfuse's `TextPromptClient` / `ChatPromptClient` shape), compiled by the
+ * core's template functions.
+ * @packageDocumentation
+ */
+import type { FailsoftError } from './errors';
+import type { ChatItem, CompileChatOptions, CompileOptions, Variables } from './template';
+import type { ValueSource } from './value';
+export type PromptType = 'text' | 'chat';
+/** @internal The core's prompt JSON, frozen, with the variables computed on first use. */
+export interface PromptBase {
+    readonly data: {
+        readonly name: string;
+        readonly version: number;
+        readonly type: PromptType;
+        readonly prompt: string | readonly ChatItem[];
+        readonly config: Readonly<Record<string, unknown>>;
+        readonly labels: readonly string[];
+        readonly tags: readonly string[];
+        readonly commit_message?: string | null;
+    };
+    variables?: readonly string[];
+}
+/** A prompt read from the source, the snapshot, or built from a fallback. */
+export declare class Prompt {
+    #private;
+    readonly name: string;
+    /** The prompt's version; 0 for a fallback. */
+    readonly version: number;
+    readonly type: PromptType;
+    /** The template (text) or the messages and placeholders (chat). */
+    readonly prompt: string | readonly ChatItem[];
+    readonly config: Readonly<Record<string, unknown>>;
+    readonly labels: readonly string[];
+    readonly tags: readonly string[];
+    readonly commitMessage: string | null;
+    /** `fresh`, `stale`, `snapshot` or `fallback`. */
+    readonly source: ValueSource;
+    /** True when the caller's fallback was served. */
+    readonly isFallback: boolean;
+    /** Why the prompt is not fresh from the backend, when a fetch failed. */
+    readonly error: FailsoftError | null;
+    /** @internal */
+    constructor(base: PromptBase, source: ValueSource, fetchedAt: number, error: FailsoftError | null);
+    /** Seconds since the prompt was fetched; `null` for a fallback. */
+    get ageSeconds(): number | null;
+    /** The variables the prompt uses, in first-appearance order. */
+    get variables(): readonly string[];
+    /**
+     * A text prompt: the template with `{{name}}` replaced. A chat prompt: the messages with
+     * their contents compiled and placeholders expanded (`options.placeholders`). `strict` fails
+     * with `InvalidArgumentError` naming everything missing.
+     */
+    compile(variables?: Variables, options?: CompileChatOptions): string | ChatItem[];
+    toJSON(): object;
+}
+/** A text prompt: `prompt` is the template, `compile` returns a string. */
+export interface TextPrompt extends Prompt {
+    readonly type: 'text';
+    readonly prompt: string;
+    compile(variables?: Variables, options?: CompileOptions): string;
+}
+/** A chat prompt: `prompt` is the messages, `compile` returns the compiled messages. */
+export interface ChatPrompt extends Prompt {
+    readonly type: 'chat';
+    readonly prompt: readonly ChatItem[];
+    compile(variables?: Variables, options?: CompileChatOptions): ChatItem[];
+}

@@ -1,0 +1,32 @@
+/** Values substituted into a template: strings as is, `null` as nothing, the rest as JSON. */
+export type Variables = Readonly<Record<string, unknown>>;
+/** One message of a chat prompt. */
+export interface ChatMessage {
+    readonly role: string;
+    readonly content: unknown;
+    readonly [field: string]: unknown;
+}
+/** A chat placeholder, replaced by the messages given for its name. */
+export interface ChatPlaceholder {
+    readonly type: 'placeholder';
+    readonly name: string;
+}
+export type ChatItem = ChatMessage | ChatPlaceholder;
+export interface CompileOptions {
+    /** Fail with `InvalidArgumentError` naming every missing variable (default false: left as written). */
+    readonly strict?: boolean;
+}
+export interface CompileChatOptions extends CompileOptions {
+    /** Messages inserted for each `{type: "placeholder", name}` item (an empty list removes it). */
+    readonly placeholders?: Readonly<Record<string, readonly ChatItem[]>>;
+}
+/** @internal Runs a native call, rethrowing its errors as `FailsoftError`s about `key`. */
+export declare function call<T>(key: string, f: () => T): T;
+/** Replaces `{{name}}` / `{{ name }}` with the variable's text; see SPEC §6. */
+export declare function compile(template: string, variables?: Variables, options?: CompileOptions): string;
+/** The variable names a template uses, in first-appearance order. */
+export declare function variables(template: string): string[];
+/** Compiles a chat prompt: message contents and placeholders. */
+export declare function compileChat(messages: readonly ChatItem[], variables?: Variables, options?: CompileChatOptions): ChatItem[];
+/** The variable names a chat prompt's messages use, in first-appearance order. */
+export declare function chatVariables(messages: readonly ChatItem[]): string[];

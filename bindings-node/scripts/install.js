@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Builds the native addon `failsoft.node` from the Rust workspace this package lives in.
+//
+// Runs as the package's `install` script, so both `npm install` inside bindings-node/ and
+// `npm install <path>/bindings-node` from another project build it. It needs only Node and
+// cargo, never the package's devDependencies (those are not installed in the second case).
+//
+//   FAILSOFT_NODE_PROFILE=debug   build a debug addon (faster to build, slower to run)
+//   FAILSOFT_NODE_SKIP_BUILD=1    do nothing (an addon built some other way is used)
+//   CARGO=/path/to/cargo          the cargo to run; CARGO_TARGET_DIR is honoured
+'use strict';
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const pkgDir = path.resolve(__dirname, '..');
+const workspace = path.resolve(pkgDir, '..');
+const addon = path.join(pkgDir, 'failsoft.node');
+
+function fail(message) {
+  console.error(`failsoft: ${message}`);
+  process.exit(1);
+}
+
+function findCargo() {
+  if (process.env.CARGO) return process.env.CARGO;
+  const probe = spawnSync('cargo', ['--version'], { stdio: 'ignore' });
+  if (!probe.error && probe.status === 0) return 'cargo';
+  const home = path.join(os.homedir(), '.cargo', 'bin', process.platform === 'win32' ? 'cargo.exe' : 'cargo');
+  return fs.existsSync(home) ? home : null;
+}
+
+function main() {
+  if (process.env.FAILSOFT_NODE_SKIP_BUILD) return;
+  const manifest = path.join(workspace, 'Cargo.toml');
+  const inWorkspace =
+    fs.existsSync(manifest) && fs.existsSync(path.join(pkgDir, 'Cargo.toml')) && fs.existsSync(path.join(workspace, 'core'));
+  if (!inWorkspace) {
+    if (fs.existsSync(addon)) return;
+    fail(`no Rust workspace around ${pkgDir} to build the addon from, and no failsoft.node present`);
+  }
+  const cargo = findCargo();
+  if (!cargo) fail('cargo was not found (install Rust from https://rustup.rs, or set CARGO)');
+  const release = (process.env.FAILSOFT_NODE_PROFILE || 'release') !== 'debug';
+  const args = ['build', '-p', 'failsoft-node', '--message-format=json-render-diagnostics'];
+  if (release) args.push('--release');
+  console.error(`failsoft: building the native addon (cargo ${args.join(' ')})`);
+  const run = spawnSync(cargo, args, {
+    cwd: workspace,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: 'utf8',
+  });
+  if (run.error) fail(`could not run cargo: ${run.error.message}`);
+  if (run.status !== 0) fail(`cargo build failed (exit ${run.status})`);
+  let built = null;
+  for (const line of run.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const msg = JSON.parse(line);
+    if (msg.reason === 'compiler-artifact' && msg.target && msg.target.name === 'failsoft_node') {
+      built = msg.filenames.find((f) => /\.(so|dylib|dll)$/.test(f)) || built;
+    }
+  }
+  if (!built) fail('cargo did not report the failsoft_node library');
+  // Copy then rename: a process that has the old addon loaded keeps a valid file.
+  const tmp = `${addon}.tmp${process.pid}`;
+  fs.copyFileSync(built, tmp);
+  fs.renameSync(tmp, addon);
+  console.error(`failsoft: ${path.relative(process.cwd(), addon) || addon} is ready`);
+}
+
+main();

@@ -1,0 +1,491 @@
+//! `NativeClient`: a core `Client` plus the per-key slots that let warm reads return a number.
+
+use crate::convert::{
+    js_error, opt_seconds, source_code, ErrorInfo, COLD, FAILED, GEN_MASK, GEN_SHIFT, HAS_ERROR, SNAPSHOT,
+};
+use crate::waiters;
+use failsoft::config::{config_key, get_or_create_config, ConfigOptions};
+use failsoft::prompt::{prompt_key, Prompt};
+use failsoft::{Change, Client, ClientSpec, Error, Fallback, Key, Payload, ReadOptions, Value, ValueSource};
+use napi::bindgen_prelude::{Function, Object};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::Env;
+use napi_derive::napi;
+use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Errors thrown to JS carry the core kind's code (`NOT_FOUND`, ...) as their `code`.
+type Result<T, E = napi::Error<String>> = std::result::Result<T, E>;
+
+/// What a slot's reads return, and so how a payload is converted.
+enum Kind {
+    /// The data as it is (`get`).
+    Plain,
+    /// The prompt JSON (`Prompt::from_json(..).data_json()`), parsed once per payload.
+    Prompt,
+    /// A config declared by these fields, read through `config::get_or_create_config`.
+    Config { fields: Map<String, Json> },
+}
+
+/// What reads on the JS thread remember about one key: the payload the JS side has converted
+/// (by generation) and the error of the last read, both read back right after the read.
+struct Slot {
+    key: Key,
+    kind: Kind,
+    /// The payload last read, kept alive so pointer comparisons stay meaningful.
+    raw: Option<Arc<Payload>>,
+    /// `raw` converted for `kind`.
+    data: Option<Result<Arc<Json>, Arc<Error>>>,
+    gen: u32,
+    error: Option<Arc<Error>>,
+}
+
+#[derive(Default)]
+struct Slots {
+    list: Vec<Slot>,
+    /// Plain and prompt slots by key (config slots also depend on their fields: never shared).
+    index: HashMap<(Key, bool), u32>,
+}
+
+impl Slots {
+    fn id_for(&mut self, key: Key, kind: Kind) -> u32 {
+        let index_key = match kind {
+            Kind::Plain => Some((key.clone(), false)),
+            Kind::Prompt => Some((key.clone(), true)),
+            Kind::Config { .. } => None,
+        };
+        if let Some(id) = index_key.as_ref().and_then(|k| self.index.get(k)) {
+            return *id;
+        }
+        let id = self.list.len() as u32;
+        self.list.push(Slot { key, kind, raw: None, data: None, gen: 0, error: None });
+        if let Some(k) = index_key {
+            self.index.insert(k, id);
+        }
+        id
+    }
+
+    fn get(&mut self, id: u32) -> Result<&mut Slot> {
+        self.list
+            .get_mut(id as usize)
+            .ok_or_else(|| napi::Error::new("INVALID_ARGUMENT".to_string(), format!("unknown slot {id}")))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Slot {
+    fn is_config(&self) -> bool {
+        matches!(self.kind, Kind::Config { .. })
+    }
+
+    /// Whether `p` is the payload this slot converted last. A config read hands out a new payload
+    /// with the cached one's version and fetch time when it parses JSON-text fields.
+    fn same_payload(&self, p: &Arc<Payload>) -> bool {
+        self.raw.as_ref().is_some_and(|l| {
+            Arc::ptr_eq(l, p) || (self.is_config() && l.version == p.version && l.fetched_at == p.fetched_at)
+        })
+    }
+
+    fn convert(&self, p: &Arc<Payload>) -> Result<Arc<Json>, Arc<Error>> {
+        match self.kind {
+            Kind::Plain | Kind::Config { .. } => Ok(p.data.clone()),
+            Kind::Prompt => Prompt::from_json(&p.data)
+                .map(|pr| Arc::new(pr.data_json()))
+                .map_err(|e| Arc::new(if e.key.is_empty() { e.with_key(&self.key) } else { e })),
+        }
+    }
+
+    /// Records a read's answer; returns its code (source, error flag, payload generation).
+    fn apply(&mut self, result: std::result::Result<Value, Error>) -> u32 {
+        let v = match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.error = Some(Arc::new(e));
+                return FAILED;
+            }
+        };
+        self.error = v.error;
+        let mut code = source_code(v.source);
+        if v.source != ValueSource::Fallback {
+            if !self.same_payload(&v.payload) {
+                self.data = Some(self.convert(&v.payload));
+                self.raw = Some(v.payload);
+                self.gen = self.gen.wrapping_add(1) & GEN_MASK;
+            }
+            if let Some(Err(e)) = &self.data {
+                self.error = Some(e.clone());
+                return FAILED;
+            }
+            code |= self.gen << GEN_SHIFT;
+        }
+        if self.error.is_some() {
+            code |= HAS_ERROR;
+        }
+        code
+    }
+
+    fn payload_info(&self) -> Option<PayloadInfo> {
+        match (&self.raw, &self.data) {
+            (Some(p), Some(Ok(data))) => Some(PayloadInfo {
+                gen: self.gen,
+                data: Json::clone(data),
+                version: p.version,
+                age: p.age().as_secs_f64(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The core client, shared by the JS object, its read function and the waiter threads. The last
+/// one to let go closes it on a thread of its own: closing may wait (bounded) for a hung
+/// refresh, which must delay neither a garbage collection on the JS thread nor process exit
+/// (where that thread simply dies with the process).
+pub(crate) struct Owned(Option<Client>);
+
+impl std::ops::Deref for Owned {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("the client lives until dropped")
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let Some(client) = self.0.take() else { return };
+        if client.is_closed() {
+            return;
+        }
+        let closing =
+            std::thread::Builder::new().name("failsoft-node-close".into()).spawn(move || drop(client));
+        if let Err(e) = closing {
+            log::warn!(
+                "could not start a thread to close a dropped client ({e}); its threads stop with the process"
+            );
+        }
+    }
+}
+
+/// What the fast read function holds of a client.
+pub(crate) struct Shared {
+    client: Arc<Owned>,
+    slots: Arc<Mutex<Slots>>,
+}
+
+/// `flags` of a fast read: the caller has a fallback.
+pub(crate) const READ_FALLBACK: u32 = 1;
+/// `flags` of a fast read: only what the cache holds (`Client::peek`), `COLD` when it holds
+/// nothing.
+pub(crate) const READ_WARM_ONLY: u32 = 2;
+/// The read code of a call that could not run (an unknown slot, a panic): a bug, never an
+/// answer about the key.
+pub(crate) const BROKEN: u32 = 7;
+
+impl Shared {
+    /// A read on the JS thread, never waiting: `Client::get_nowait`, or with `READ_WARM_ONLY`
+    /// `Client::peek` (`COLD` when nothing is cached). Returns the read code; errors are in the
+    /// slot.
+    pub(crate) fn read(&self, slot: u32, flags: u32, ttl_seconds: f64) -> u32 {
+        let mut slots = lock(&self.slots);
+        let Ok(s) = slots.get(slot) else { return BROKEN };
+        let ttl = match opt_seconds("ttl_seconds", ttl_seconds) {
+            Ok(t) => t,
+            Err(e) => {
+                s.error = Some(Arc::new(Error::invalid_argument(e.reason).with_key(&s.key)));
+                return FAILED;
+            }
+        };
+        if flags & READ_WARM_ONLY == 0 {
+            let r = self.client.get_nowait(&s.key, read_options(flags & READ_FALLBACK != 0, ttl));
+            return s.apply(r);
+        }
+        // The cache's value, fresh or stale, without counting or starting anything when there is
+        // none (nor with TTL 0, which fetches on every read): then the read must wait.
+        let Some(v) = self.client.peek(&s.key, ttl) else { return COLD };
+        // A config slot answers only while the payload is the one it checked last (a new
+        // version goes through `readWait` once).
+        if s.is_config() && !s.same_payload(&v.payload) {
+            return COLD;
+        }
+        s.apply(Ok(v))
+    }
+}
+
+fn read_options(has_fallback: bool, ttl: Option<Duration>) -> ReadOptions<'static> {
+    ReadOptions {
+        ttl,
+        // The core only decides *whether* the fallback is served; the JS side produces it
+        // (calling a fallback function on the JS thread only then), so a placeholder stands in.
+        fallback: has_fallback.then_some(Fallback::Value(Json::Null)),
+        ..Default::default()
+    }
+}
+
+/// A payload the JS side converts once per generation.
+#[napi(object)]
+pub struct PayloadInfo {
+    pub gen: u32,
+    pub data: serde_json::Value,
+    pub version: Option<i64>,
+    /// Seconds since the data was fetched, when this was built.
+    pub age: f64,
+}
+
+/// The answer of an awaited cold read, complete (the slot may move on before JS looks at it).
+#[napi(object)]
+pub struct ReadOutcome {
+    pub code: u32,
+    pub payload: Option<PayloadInfo>,
+    pub error: Option<ErrorInfo>,
+}
+
+/// One key `prefetch` could not fetch.
+#[napi(object)]
+pub struct PrefetchFailure {
+    pub key: String,
+    pub error: ErrorInfo,
+}
+
+#[napi(object)]
+pub struct PrefetchReport {
+    pub succeeded: Vec<String>,
+    pub failures: Vec<PrefetchFailure>,
+    /// The core's summary of the failures (empty when none).
+    pub message: String,
+}
+
+/// A key's value changed version, as `onChange` listeners receive it.
+#[napi(object)]
+pub struct ChangeEvent {
+    pub key: String,
+    pub old_version: Option<i64>,
+    pub new_version: Option<i64>,
+    pub value: serde_json::Value,
+}
+
+impl From<&Change> for ChangeEvent {
+    fn from(c: &Change) -> Self {
+        ChangeEvent {
+            key: c.key.canonical(),
+            old_version: c.old_version,
+            new_version: c.new_version,
+            value: serde_json::Value::clone(&c.value.payload.data),
+        }
+    }
+}
+
+/// A failsoft client. Built from the options JSON every language shares (`ClientSpec`).
+#[napi]
+pub struct NativeClient {
+    client: Arc<Owned>,
+    slots: Arc<Mutex<Slots>>,
+    listeners: Mutex<Vec<u64>>,
+}
+
+#[napi]
+impl NativeClient {
+    /// `options`: `{source: {kind, ...}, ttl_seconds, cold_deadline_seconds, snapshot_dir, ...}`,
+    /// exactly the C options JSON. Never touches the network.
+    #[napi(constructor)]
+    pub fn new(options: serde_json::Value) -> Result<Self> {
+        crate::logger::init();
+        let client = ClientSpec::from_value(options).and_then(|s| s.build()).map_err(|e| js_error(&e))?;
+        Ok(NativeClient {
+            client: Arc::new(Owned(Some(client))),
+            slots: Arc::default(),
+            listeners: Mutex::default(),
+        })
+    }
+
+    /// The slot of a key given in its canonical text form (`name`, `name@label:x`, ...).
+    #[napi]
+    pub fn slot(&self, key: String) -> u32 {
+        lock(&self.slots).id_for(Key::parse(&key), Kind::Plain)
+    }
+
+    /// The slot of a prompt (`prompt_key`: no label is label `production`).
+    #[napi]
+    pub fn prompt_slot(&self, name: String, label: Option<String>, version: Option<u32>) -> Result<u32> {
+        let key = prompt_key(&name, label.as_deref(), version.map(u64::from)).map_err(|e| js_error(&e))?;
+        Ok(lock(&self.slots).id_for(key, Kind::Prompt))
+    }
+
+    /// A slot for a config declared by `fields` (`config_key` of the source's project). Each call
+    /// makes a new slot: the JS side keeps one per key and fallback.
+    #[napi]
+    pub fn config_slot(
+        &self,
+        env: Option<String>,
+        version: Option<String>,
+        fields: Map<String, Json>,
+    ) -> Result<u32> {
+        let key = config_key("", env.as_deref(), version.as_deref()).map_err(|e| js_error(&e))?;
+        Ok(lock(&self.slots).id_for(key, Kind::Config { fields }))
+    }
+
+    /// The read function of this client (see `fast.rs`): `read(slot, flags, ttlSeconds)` →
+    /// read code, with `flags` `READ_FALLBACK` (the caller has a fallback) and `READ_WARM_ONLY`
+    /// (only what the cache holds, else `COLD`: an awaited read then waits with `readWait`).
+    /// NaN: the client's TTL.
+    #[napi(ts_return_type = "(slot: number, flags: number, ttlSeconds: number) => number")]
+    pub fn reader(&self, env: &Env) -> Result<crate::fast::RawFunction> {
+        let shared = Shared { client: self.client.clone(), slots: self.slots.clone() };
+        crate::fast::reader(env, shared).map_err(str_err)
+    }
+
+    /// A read that may wait (`Client::get_with`, or `config::get_or_create_config` for a config
+    /// slot), on a thread of its own; the Promise settles on the JS thread with the whole answer.
+    #[napi(ts_return_type = "Promise<ReadOutcome>")]
+    pub fn read_wait<'env>(
+        &self,
+        env: &'env Env,
+        slot: u32,
+        has_fallback: bool,
+        ttl_seconds: f64,
+        create: bool,
+    ) -> Result<Object<'env>> {
+        let ttl = opt_seconds("ttl_seconds", ttl_seconds)?;
+        let (key, fields) = {
+            let mut slots = lock(&self.slots);
+            let s = slots.get(slot)?;
+            let fields = match &s.kind {
+                Kind::Config { fields } => Some(fields.clone()),
+                _ => None,
+            };
+            (s.key.clone(), fields)
+        };
+        let (deferred, promise) = env
+            .create_deferred::<ReadOutcome, Box<dyn FnOnce(Env) -> napi::Result<ReadOutcome> + Send>>()
+            .map_err(str_err)?;
+        let client = self.client.clone();
+        let slots = self.slots.clone();
+        waiters::run(move || {
+            let result = match &fields {
+                Some(fields) => {
+                    let opts = ConfigOptions { ttl, cold_deadline: None, create };
+                    get_or_create_config(&client, &key, fields, opts)
+                }
+                None => client.get_with(&key, read_options(has_fallback, ttl)),
+            };
+            deferred.resolve(Box::new(move |_env| {
+                let mut slots = lock(&slots);
+                let s = slots.get(slot).map_err(|e| napi::Error::from_reason(e.reason))?;
+                let code = s.apply(result);
+                let with_payload = code & 7 <= SNAPSHOT;
+                Ok(ReadOutcome {
+                    code,
+                    payload: if with_payload { s.payload_info() } else { None },
+                    error: s.error.as_deref().map(ErrorInfo::from),
+                })
+            }));
+        });
+        Ok(promise)
+    }
+
+    /// The payload of the slot's last read (converted by the JS side once per generation).
+    #[napi]
+    pub fn slot_payload(&self, slot: u32) -> Result<Option<PayloadInfo>> {
+        Ok(lock(&self.slots).get(slot)?.payload_info())
+    }
+
+    /// The error of the slot's last read.
+    #[napi]
+    pub fn slot_error(&self, slot: u32) -> Result<Option<ErrorInfo>> {
+        Ok(lock(&self.slots).get(slot)?.error.as_deref().map(ErrorInfo::from))
+    }
+
+    /// Fetches `keys` in parallel on a thread of their own, each bounded by the deadline
+    /// (seconds; NaN: the cold deadline). Settles with the per-key report.
+    #[napi(ts_return_type = "Promise<PrefetchReport>")]
+    pub fn prefetch<'env>(
+        &self,
+        env: &'env Env,
+        keys: Vec<String>,
+        deadline_seconds: f64,
+    ) -> Result<Object<'env>> {
+        let deadline = opt_seconds("deadline_seconds", deadline_seconds)?;
+        let keys: Vec<Key> = keys.iter().map(|k| Key::parse(k)).collect();
+        let (deferred, promise) = env
+            .create_deferred::<PrefetchReport, Box<dyn FnOnce(Env) -> napi::Result<PrefetchReport> + Send>>()
+            .map_err(str_err)?;
+        let client = self.client.clone();
+        waiters::run(move || {
+            let report = match client.prefetch(&keys, deadline) {
+                Ok(_) => PrefetchReport {
+                    succeeded: keys.iter().map(Key::canonical).collect(),
+                    failures: Vec::new(),
+                    message: String::new(),
+                },
+                Err(e) => PrefetchReport {
+                    succeeded: e.succeeded.iter().map(Key::canonical).collect(),
+                    failures: e
+                        .failures
+                        .iter()
+                        .map(|(k, err)| PrefetchFailure { key: k.canonical(), error: ErrorInfo::from(err) })
+                        .collect(),
+                    message: e.to_string(),
+                },
+            };
+            deferred.resolve(Box::new(move |_env| Ok(report)));
+        });
+        Ok(promise)
+    }
+
+    /// The core's status JSON (snake_case; the JS side renames).
+    #[napi]
+    pub fn status(&self) -> serde_json::Value {
+        self.client.status().to_json()
+    }
+
+    /// Calls `callback` on the JS thread after a key's value changes version. The threadsafe
+    /// function behind it is weak: it never keeps the process alive.
+    #[napi(ts_args_type = "callback: (change: ChangeEvent) => void")]
+    pub fn on_change(&self, callback: Function<ChangeEvent, ()>) -> Result<f64> {
+        let tsfn =
+            callback.build_threadsafe_function::<ChangeEvent>().weak::<true>().build().map_err(str_err)?;
+        let id = self.client.on_change(move |c: &Change| {
+            tsfn.call(ChangeEvent::from(c), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        lock(&self.listeners).push(id);
+        Ok(id as f64)
+    }
+
+    #[napi]
+    pub fn remove_listener(&self, id: f64) {
+        let id = id as u64;
+        lock(&self.listeners).retain(|l| *l != id);
+        self.client.remove_listener(id);
+    }
+
+    /// Stops the core's threads (idempotent, bounded) on a thread of its own; listeners are
+    /// released at once.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        for id in std::mem::take(&mut *lock(&self.listeners)) {
+            self.client.remove_listener(id);
+        }
+        let (deferred, promise) =
+            env.create_deferred::<(), Box<dyn FnOnce(Env) -> napi::Result<()> + Send>>().map_err(str_err)?;
+        let client = self.client.clone();
+        waiters::run(move || {
+            client.close();
+            deferred.resolve(Box::new(|_| Ok(())));
+        });
+        Ok(promise)
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+fn str_err(e: napi::Error) -> napi::Error<String> {
+    napi::Error::new(e.status.as_ref().to_string(), e.reason.clone())
+}

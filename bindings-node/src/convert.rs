@@ -1,0 +1,71 @@
+//! Core types as JavaScript values: errors (mapped once, by `ErrorKind::code()`), read codes.
+
+use failsoft::{Error, ValueSource};
+use napi_derive::napi;
+
+type Result<T> = std::result::Result<T, napi::Error<String>>;
+
+/// A core error as plain data; the JS side turns it into the matching `FailsoftError` subclass.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct ErrorInfo {
+    /// `NOT_FOUND`, `UNAUTHORIZED`, `TIMEOUT`, `UNAVAILABLE`, `INVALID_RESPONSE`,
+    /// `INVALID_ARGUMENT`.
+    pub code: String,
+    /// The key the error concerns (empty when none).
+    pub key: String,
+    pub message: String,
+    /// The HTTP status behind the error, when there was one.
+    pub status: Option<u32>,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        ErrorInfo {
+            code: e.kind.code().to_string(),
+            key: e.key.clone(),
+            message: e.message.clone(),
+            status: e.status.map(u32::from),
+        }
+    }
+}
+
+/// A core error as a thrown JS error whose `code` is the kind's code and whose message is the
+/// core's message; the JS side rethrows it as the matching `FailsoftError` subclass, with the
+/// key it asked about.
+pub(crate) fn js_error(e: &Error) -> napi::Error<String> {
+    napi::Error::new(e.kind.code().to_string(), e.message.clone())
+}
+
+/// Where a read's answer came from, in the low bits of a read code (see `READ_*` in
+/// `ts/native.ts`).
+pub(crate) const FRESH: u32 = 0;
+pub(crate) const STALE: u32 = 1;
+pub(crate) const SNAPSHOT: u32 = 2;
+pub(crate) const FALLBACK: u32 = 3;
+/// The read failed: the error is in the slot (`slotError`).
+pub(crate) const FAILED: u32 = 4;
+/// The key is not warm: call `readWait`.
+pub(crate) const COLD: u32 = 5;
+/// The value carries an error (`slotError`).
+pub(crate) const HAS_ERROR: u32 = 8;
+/// The payload generation starts at this bit.
+pub(crate) const GEN_SHIFT: u32 = 4;
+pub(crate) const GEN_MASK: u32 = (1 << 27) - 1;
+
+pub(crate) fn source_code(s: ValueSource) -> u32 {
+    match s {
+        ValueSource::Fresh => FRESH,
+        ValueSource::Stale => STALE,
+        ValueSource::Snapshot => SNAPSHOT,
+        ValueSource::Fallback => FALLBACK,
+    }
+}
+
+/// Seconds as an optional duration: NaN means "not given"; anything else is validated by the core.
+pub(crate) fn opt_seconds(name: &str, v: f64) -> Result<Option<std::time::Duration>> {
+    if v.is_nan() {
+        return Ok(None);
+    }
+    failsoft::spec::seconds(name, v).map(Some).map_err(|e| js_error(&e))
+}

@@ -1,0 +1,565 @@
+/**
+ * `Client`: the core's availability cache with Promise reads, sync reads and typed configs.
+ *
+ * How a read runs: the client keeps one native *slot* per key (and per prompt or config). A
+ * read first asks the core without waiting; when the key is warm the answer is a number (where
+ * the value came from, whether it carries an error, the payload's generation) and the JS objects
+ * for that generation are reused, so a warm read never crosses threads and creates nothing new.
+ * A cold awaited read waits for the core on a Rust thread of its own and settles its Promise on
+ * the JS thread. Fallbacks are produced here, on the JS thread, and only when the core serves
+ * one (a fallback function is called only then).
+ * @packageDocumentation
+ */
+import { debuglog } from 'node:util';
+
+import {
+  errorFromInfo,
+  FailsoftError,
+  InvalidArgumentError,
+  InvalidResponseError,
+  PrefetchError,
+  toFailsoftError,
+} from './errors';
+import { BROKEN, COLD, FAILED, FALLBACK, GEN_SHIFT, HAS_ERROR, native, READ_FALLBACK, READ_WARM_ONLY } from './native';
+import type { ChangeEvent, PayloadInfo, ReadOutcome } from './native';
+import { Prompt } from './prompt';
+import type { ChatPrompt, PromptBase, TextPrompt } from './prompt';
+import { toSpec } from './sources';
+import type { Source } from './sources';
+import type { ChatItem } from './template';
+import { deepFreeze, now, Value } from './value';
+import type { ValueSource } from './value';
+
+const debug = debuglog('failsoft');
+
+/** Client options: the same names as the C options JSON and Python, camelCased. */
+export interface ClientOptions {
+  /** Where values come from: `http(...)`, `file(...)`, `langfuse(...)`, `opik(...)`. */
+  readonly source: Source;
+  /** Cache TTL: `FAILSOFT_TTL_SECONDS`, else the source's own variable, else 300. 0: fetch on every read. */
+  readonly ttlSeconds?: number;
+  /** How long a read with nothing cached waits for the backend before falling back. 5. */
+  readonly coldDeadlineSeconds?: number;
+  /** Bound on one background fetch. 10. */
+  readonly requestTimeoutSeconds?: number;
+  /** Last-known-good snapshots on disk: `FAILSOFT_SNAPSHOT_DIR`, else none. */
+  readonly snapshotDir?: string;
+  /** Background refresh workers. 4. */
+  readonly refreshWorkers?: number;
+  /** Keep serving a key whose refresh answers 404 instead of evicting it. false. */
+  readonly keepOnNotFound?: boolean;
+}
+
+/** A fallback: the value, or a function producing it (called only when the fallback is served). */
+export type Fallback<T> = T | (() => T);
+
+export interface GetOptions<T> {
+  /** Served when nothing is cached, there is no snapshot and the fetch failed. */
+  readonly fallback?: Fallback<T>;
+  /** Overrides the client's TTL for this read. */
+  readonly ttlSeconds?: number;
+}
+
+/** A text prompt's fallback: the template, or `{prompt, config}`. */
+export type TextPromptFallback = string | { readonly prompt: string; readonly config?: Readonly<Record<string, unknown>> };
+
+/** A chat prompt's fallback: the messages, or `{prompt, config}`. */
+export type ChatPromptFallback =
+  | readonly ChatItem[]
+  | { readonly prompt: readonly ChatItem[]; readonly config?: Readonly<Record<string, unknown>> };
+
+export interface PromptOptions<F> {
+  /** The label to read (default `production`); not with `version`. */
+  readonly label?: string;
+  /** The version to read; not with `label`. */
+  readonly version?: number;
+  /**
+   * `text` (default) or `chat`: the fallback must be of this type, and it types the result (a
+   * fetched prompt is returned as the source holds it, as Langfuse's SDK does).
+   */
+  readonly type?: 'text' | 'chat';
+  /** Served (as a prompt of version 0) when nothing is cached and the source cannot answer. */
+  readonly fallback?: Fallback<F>;
+  /** Overrides the client's TTL for this read. */
+  readonly cacheTtlSeconds?: number;
+}
+
+export interface ConfigOptions<T> {
+  /**
+   * Declares the fields (and, by their values, their types), creates the project's first config
+   * when the backend has none at all, and is served when nothing is cached and the backend
+   * cannot answer.
+   */
+  readonly fallback: T;
+  /** The Opik environment to read (default `prod`); an explicit env is never created. */
+  readonly env?: string;
+  /** A version name (`v3` or `3`) or `latest`; not with `env`. */
+  readonly version?: string | number;
+  /** Overrides the client's TTL for this read. */
+  readonly ttlSeconds?: number;
+  /** Create the config from the fallback when the project has none (default true). */
+  readonly create?: boolean;
+}
+
+/** A config as read: the fallback's fields with the backend's values, read-only. */
+export type Config<T> = Readonly<T & { isFallback: boolean }>;
+
+export interface PrefetchOptions {
+  /** Bound on the whole prefetch (default: the cold deadline). */
+  readonly deadlineSeconds?: number;
+}
+
+/** The client's health (SPEC §4). */
+export interface Status {
+  /** `starting` (nothing fetched yet), `ready`, `stale` (refreshes fail), `fatal` (auth errors). */
+  readonly state: 'starting' | 'ready' | 'stale' | 'fatal';
+  /** When `state` last changed. */
+  readonly since: Date;
+  readonly lastError: FailsoftError | null;
+  readonly counters: {
+    readonly reads: number;
+    readonly freshReads: number;
+    readonly staleReads: number;
+    readonly snapshotReads: number;
+    readonly fallbackReads: number;
+    readonly errorReads: number;
+    readonly fetches: number;
+    readonly fetchErrors: number;
+    readonly coalescedWaits: number;
+    readonly bytesFetched: number;
+  };
+  /** Keys in the cache. */
+  readonly keys: number;
+}
+
+/** A key's value changed version (hot reload). */
+export interface Change {
+  /** The key in its text form (`name`, `name@label:x`, `project@env:prod`, ...). */
+  readonly key: string;
+  readonly oldVersion: number | null;
+  readonly newVersion: number | null;
+  /** The new data as the source holds it. */
+  readonly value: unknown;
+}
+
+const SOURCES: readonly ValueSource[] = ['fresh', 'stale', 'snapshot', 'fallback'];
+const NONE = Symbol('none');
+const CLIENT_OPTIONS_NESTED: ReadonlySet<string> = new Set(['source']);
+
+/** The options of a read that carry its fallback. */
+interface FallbackOptions {
+  readonly fallback?: unknown;
+  readonly type?: string;
+}
+
+/** How one kind of read turns the core's answer into its result. */
+interface Kind<D, R> {
+  /** The converted form of a payload's data (once per generation). */
+  convert(data: unknown, version: number | null): D;
+  make(data: D, source: ValueSource, version: number | null, fetchedAt: number, error: FailsoftError | null): R;
+  /** The result when the core serves the caller's fallback (produced now, on the JS thread). */
+  fallback(s: Slot<D, R>, options: FallbackOptions, error: FailsoftError | null): R;
+}
+
+/** What the JS side keeps per native slot: the conversion of the slot's current generation. */
+class Slot<D = unknown, R = unknown> {
+  gen = -1;
+  data: D | undefined = undefined;
+  version: number | null = null;
+  fetchedAt = NaN;
+  cached: R | undefined = undefined;
+  cachedCode = -1;
+  /** `cached` as a settled Promise, for awaited reads. */
+  resolved: Promise<R> | undefined = undefined;
+  /** The last fallback value given for a prompt and its prompt JSON (checked by the core). */
+  fallbackOf: unknown = NONE;
+  fallbackType: string | undefined = undefined;
+  fallbackBase: PromptBase | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly kind: Kind<D, R>,
+  ) {}
+}
+
+const VALUES: Kind<unknown, Value> = {
+  convert: (data) => deepFreeze(data),
+  make: (data, source, version, fetchedAt, error) => new Value(data, source, version, fetchedAt, error),
+  fallback: (_s, options, error) => new Value(produce(options.fallback), 'fallback', null, NaN, error),
+};
+
+const PROMPTS: Kind<PromptBase, Prompt> = {
+  convert: (data) => ({ data: deepFreeze(data) as PromptBase['data'] }),
+  make: (base, source, _version, fetchedAt, error) => new Prompt(base, source, fetchedAt, error),
+  fallback: (s, options, error) =>
+    new Prompt(fallbackBase(s, produce(options.fallback), options.type), 'fallback', NaN, error),
+};
+
+/**
+ * A prompt fallback as the core's prompt JSON (`fallback_prompt`: version 0, checked against
+ * the expected type), kept per slot for the last fallback value given.
+ */
+function fallbackBase(s: Slot<PromptBase, Prompt>, fb: unknown, type: string | undefined): PromptBase {
+  const t = type ?? 'text';
+  if (s.fallbackOf !== fb || s.fallbackType !== t || s.fallbackBase === undefined) {
+    let data: unknown;
+    try {
+      data = native.fallbackPrompt(s.key, fb, t);
+    } catch (e) {
+      throw toFailsoftError(e, s.key);
+    }
+    s.fallbackBase = { data: deepFreeze(data) as PromptBase['data'] };
+    s.fallbackOf = fb;
+    s.fallbackType = t;
+  }
+  return s.fallbackBase;
+}
+
+const NO_OPTIONS: FallbackOptions = Object.freeze({});
+
+/** Checks a prompt's fallback value before the read (a bad one fails even when the source
+ * answers; checked once per value); whether there is a fallback. */
+function checkPromptFallback(s: Slot<PromptBase, Prompt>, options: PromptOptions<unknown> | undefined): boolean {
+  const fb = options?.fallback;
+  if (fb === undefined) return false;
+  if (typeof fb !== 'function') fallbackBase(s, fb, options?.type);
+  return true;
+}
+
+function ttlArg(seconds: number | undefined): number {
+  return seconds === undefined || seconds === null ? NaN : seconds;
+}
+
+function produce<T>(fallback: Fallback<T>): T {
+  return typeof fallback === 'function' ? (fallback as () => T)() : fallback;
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/**
+ * The config kind of one fallback: a value from the backend must have every field the fallback
+ * declares (the core checks that) with the fallback's JS type (checked here: the core leaves
+ * types to each language). A `null` in the fallback accepts anything.
+ */
+function configKind<T extends object>(key: string, fallback: T): Kind<Config<T>, Config<T>> {
+  const declared = Object.entries(fallback);
+  return {
+    fallback: (_s, options) => Object.freeze({ ...(options.fallback as T), isFallback: true }),
+    convert: (data, version) => {
+      const obj = data as Record<string, unknown>;
+      const wrong: string[] = [];
+      for (const [name, fb] of declared) {
+        if (fb === null || fb === undefined) continue;
+        const got = obj[name];
+        if (typeName(got) !== typeName(fb)) wrong.push(`${name} (expected ${typeName(fb)}, got ${typeName(got)})`);
+      }
+      if (wrong.length > 0) {
+        const v = version === null ? '' : ` (version ${version})`;
+        throw new InvalidResponseError(`config ${key}${v} has mistyped fields: ${wrong.join(', ')}`, { key });
+      }
+      return Object.freeze({ ...deepFreeze(obj), isFallback: false }) as unknown as Config<T>;
+    },
+    make: (config) => config,
+  };
+}
+
+/**
+ * A cache over one source that keeps serving when the source fails (SPEC §2–5).
+ *
+ * ```ts
+ * const client = new Client({ source: langfuse(), ttlSeconds: 60 });
+ * const prompt = await client.getPrompt('movie-critic', { fallback: 'Do you like {{movie}}?' });
+ * ```
+ *
+ * Creating a client never touches the network, and nothing it holds keeps the process alive.
+ */
+export class Client {
+  #native: InstanceType<typeof native.NativeClient>;
+  /** `read(slot, flags, ttlSeconds)` → read code: the hot path, never throws. */
+  #read: (slot: number, flags: number, ttlSeconds: number) => number;
+  #values = new Map<string, Slot<unknown, Value>>();
+  #prompts = new Map<string, Slot<PromptBase, Prompt>>();
+  #configs = new Map<string, Slot>();
+  #configsByFallback = new WeakMap<object, Map<string, Slot>>();
+
+  constructor(options: ClientOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError('the client options must be an object with a `source`');
+    }
+    const spec = toSpec(options, CLIENT_OPTIONS_NESTED);
+    try {
+      this.#native = new native.NativeClient(spec);
+    } catch (e) {
+      throw toFailsoftError(e);
+    }
+    this.#read = this.#native.reader();
+  }
+
+  /**
+   * Reads `key` (SPEC §2): at once when the key has a value (fresh, or stale while a refresh
+   * runs); with nothing cached, waits for one shared fetch at most the cold deadline, then
+   * serves the snapshot, the fallback, or rejects with the typed error.
+   */
+  get<T = unknown>(key: string, options?: GetOptions<T>): Promise<Value<T>> {
+    try {
+      const s = this.#valueSlot(key);
+      const flags = options !== undefined && options.fallback !== undefined ? READ_FALLBACK : 0;
+      return this.#awaited(s, flags, ttlArg(options?.ttlSeconds), true, options ?? NO_OPTIONS) as Promise<Value<T>>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Reads `key` without ever waiting: the cached value (fresh or stale), else the snapshot,
+   * else the fallback (the fetch starts in the background), else throws (`TimeoutError` while
+   * the first fetch runs, or the error of the last one).
+   */
+  getSync<T = unknown>(key: string, options?: GetOptions<T>): Value<T> {
+    const s = this.#valueSlot(key);
+    const hasFallback = options !== undefined && options.fallback !== undefined;
+    const code = this.#read(s.id, hasFallback ? READ_FALLBACK : 0, ttlArg(options?.ttlSeconds));
+    return this.#answer(s, code, undefined, options ?? NO_OPTIONS) as Value<T>;
+  }
+
+  /**
+   * Reads a prompt by name and label or version (label `production` when neither), like the
+   * Langfuse SDK's `getPrompt`, with a fallback (a template, a list of messages, or a function
+   * returning one) served when nothing is cached and the source cannot answer. A fallback value
+   * is checked at once: a bad one rejects even when the source answers.
+   */
+  getPrompt(name: string, options: PromptOptions<ChatPromptFallback> & { readonly type: 'chat' }): Promise<ChatPrompt>;
+  getPrompt(name: string, options?: PromptOptions<TextPromptFallback> & { readonly type?: 'text' }): Promise<TextPrompt>;
+  getPrompt(name: string, options?: PromptOptions<unknown>): Promise<Prompt> {
+    try {
+      const s = this.#promptSlot(name, options);
+      const flags = checkPromptFallback(s, options) ? READ_FALLBACK : 0;
+      return this.#awaited(s, flags, ttlArg(options?.cacheTtlSeconds), true, options ?? NO_OPTIONS);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * `getPrompt` without ever waiting: the cached prompt, else the snapshot, else the fallback
+   * (the fetch starts in the background), else throws.
+   */
+  getPromptSync(name: string, options: PromptOptions<ChatPromptFallback> & { readonly type: 'chat' }): ChatPrompt;
+  getPromptSync(name: string, options?: PromptOptions<TextPromptFallback> & { readonly type?: 'text' }): TextPrompt;
+  getPromptSync(name: string, options?: PromptOptions<unknown>): Prompt {
+    const s = this.#promptSlot(name, options);
+    const flags = checkPromptFallback(s, options) ? READ_FALLBACK : 0;
+    const code = this.#read(s.id, flags, ttlArg(options?.cacheTtlSeconds));
+    return this.#answer(s, code, undefined, options ?? NO_OPTIONS);
+  }
+
+  /**
+   * The config of the source's project, typed like `fallback` (SPEC §7, Opik's
+   * `getOrCreateConfig`): created from the fallback when the project has none at all (default
+   * env or `latest` only), served from the cache once read, the fallback (with `isFallback`
+   * true) when nothing is cached and the backend cannot answer. A config from the backend
+   * missing a declared field, or holding one of another type, rejects with
+   * `InvalidResponseError` naming the fields; a missing env or version with `NotFoundError`.
+   * The same frozen object is returned while the config's version is unchanged.
+   */
+  getOrCreateConfig<T extends object>(options: ConfigOptions<T>): Promise<Config<T>> {
+    try {
+      const fallback = options?.fallback;
+      if (fallback === null || typeof fallback !== 'object' || Array.isArray(fallback)) {
+        throw new InvalidArgumentError('getOrCreateConfig needs a `fallback` object declaring the fields');
+      }
+      const s = this.#configSlot(fallback, options.env, options.version) as Slot<Config<T>, Config<T>>;
+      return this.#awaited(s, READ_FALLBACK, ttlArg(options.ttlSeconds), options.create ?? true, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Fetches `keys` in parallel (text form: `name`, `name@label:staging`, `name@version:3`,
+   * `project@env:prod`), each bounded by `deadlineSeconds` (default: the cold deadline).
+   * Rejects with `PrefetchError` when any key failed (the others are cached): call it at
+   * start-up and exit on error to fail fast.
+   */
+  async prefetch(keys: readonly string[], options: PrefetchOptions = {}): Promise<void> {
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
+      throw new InvalidArgumentError('prefetch takes a list of keys (strings)');
+    }
+    const report = await this.#call('', () => this.#native.prefetch([...keys], ttlArg(options.deadlineSeconds)));
+    if (report.failures.length === 0) return;
+    const failures: Record<string, FailsoftError> = {};
+    for (const f of report.failures) failures[f.key] = errorFromInfo(f.error);
+    throw new PrefetchError(report.message, failures, report.succeeded);
+  }
+
+  /** The client's health and counters (SPEC §4). */
+  status(): Status {
+    const raw = this.#native.status() as {
+      state: Status['state'];
+      since: number;
+      last_error: { kind: string; key: string; message: string; status: number | null } | null;
+      counters: Record<string, number>;
+      keys: number;
+    };
+    const counters: Record<string, number> = {};
+    for (const [name, n] of Object.entries(raw.counters)) {
+      counters[name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = n;
+    }
+    const e = raw.last_error;
+    return {
+      state: raw.state,
+      since: new Date(raw.since * 1000),
+      lastError: e
+        ? errorFromInfo({
+            code: e.kind.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(),
+            key: e.key,
+            message: e.message,
+            status: e.status ?? undefined,
+          })
+        : null,
+      counters: counters as unknown as Status['counters'],
+      keys: raw.keys,
+    };
+  }
+
+  /**
+   * Calls `listener` on the JS thread after a key's value changes version (hot reload), off
+   * the read path. A listener that throws is logged (`NODE_DEBUG=failsoft`) and ignored.
+   * Listening never keeps the process alive. Returns a function that stops it.
+   */
+  onChange(listener: (change: Change) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('onChange takes a function');
+    const id = this.#native.onChange((c: ChangeEvent) => {
+      try {
+        listener({ key: c.key, oldVersion: c.oldVersion ?? null, newVersion: c.newVersion ?? null, value: c.value });
+      } catch (e) {
+        debug('an onChange listener threw for %s; ignored: %s', c.key, e);
+      }
+    });
+    return () => this.#native.removeListener(id);
+  }
+
+  /**
+   * Stops the background threads. Idempotent; settles within about a second even when a request
+   * hangs. Cached values keep being served; nothing is fetched afterwards.
+   */
+  close(): Promise<void> {
+    return this.#native.close();
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+
+  #call<T>(key: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw toFailsoftError(e, key);
+    }
+  }
+
+  #valueSlot(key: string): Slot<unknown, Value> {
+    let s = this.#values.get(key);
+    if (s === undefined) {
+      if (typeof key !== 'string') throw new InvalidArgumentError(`a key must be a string, got ${typeName(key)}`);
+      s = new Slot(this.#native.slot(key), key, VALUES);
+      this.#values.set(key, s);
+    }
+    return s;
+  }
+
+  #promptSlot(name: string, options: PromptOptions<unknown> | undefined): Slot<PromptBase, Prompt> {
+    const label = options?.label;
+    const version = options?.version;
+    const id = label === undefined && version === undefined ? name : `${name}\0${label ?? ''}\0${version ?? ''}`;
+    let s = this.#prompts.get(id);
+    if (s === undefined) {
+      if (typeof name !== 'string') throw new InvalidArgumentError(`a prompt name must be a string, got ${typeName(name)}`);
+      const slot = this.#call(name, () => this.#native.promptSlot(name, label ?? undefined, version ?? undefined));
+      s = new Slot(slot, name, PROMPTS);
+      this.#prompts.set(id, s);
+    }
+    return s;
+  }
+
+  #configSlot(fallback: object, env: string | undefined, version: string | number | undefined): Slot {
+    const v = version === undefined || version === null ? undefined : String(version);
+    const id = `${env ?? ''}\0${v ?? ''}`;
+    let byKey = this.#configsByFallback.get(fallback);
+    let s = byKey?.get(id);
+    if (s !== undefined) return s;
+    // A new fallback object with the same fields (an object literal per call) shares the slot.
+    const text = `${id}\0${JSON.stringify(fallback)}`;
+    s = this.#configs.get(text);
+    if (s === undefined) {
+      const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
+      const key = `${env !== undefined ? `@env:${env}` : v !== undefined ? `@version:${v}` : ''}`;
+      const slot = this.#call(key, () => this.#native.configSlot(env, v, fields));
+      s = new Slot(slot, key, configKind(key, fallback)) as Slot;
+      this.#configs.set(text, s);
+    }
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#configsByFallback.set(fallback, byKey);
+    }
+    byKey.set(id, s);
+    return s;
+  }
+
+  /**
+   * An awaited read: answered on the JS thread when the key is warm (an unchanged answer is
+   * the same settled Promise), else waited for on a native thread.
+   */
+  #awaited<D, R>(s: Slot<D, R>, flags: number, ttl: number, create: boolean, options: FallbackOptions): Promise<R> {
+    const code = this.#read(s.id, flags | READ_WARM_ONLY, ttl);
+    if (code === s.cachedCode) return (s.resolved ??= Promise.resolve(s.cached as R));
+    if (code !== COLD) return Promise.resolve(this.#answer(s, code, undefined, options));
+    return this.#native
+      .readWait(s.id, (flags & READ_FALLBACK) !== 0, ttl, create)
+      .then((out) => this.#answer(s, out.code, out, options));
+  }
+
+  /**
+   * The result of a read: `code` from the native read, `out` the whole answer of an awaited cold
+   * read (the slot may have moved on by the time it settles, so it is used as it is).
+   */
+  #answer<D, R>(s: Slot<D, R>, code: number, out: ReadOutcome | undefined, options: FallbackOptions): R {
+    const src = code & 7;
+    if (src === BROKEN) throw new Error(`failsoft: the native read of ${s.key} failed (a bug: please report it)`);
+    if (src === FAILED) throw errorFromInfo(out ? out.error! : this.#native.slotError(s.id)!);
+    const error = code & HAS_ERROR ? errorFromInfo(out ? out.error! : this.#native.slotError(s.id)!) : null;
+    if (src === FALLBACK) return s.kind.fallback(s, options, error);
+    const gen = code >>> GEN_SHIFT;
+    if (gen !== s.gen) {
+      // A cold read's answer comes with its payload; a sync read may have moved the slot to a
+      // newer generation meanwhile, and an older one never replaces it.
+      if (out !== undefined && s.gen !== -1 && gen < s.gen) {
+        const p = out.payload as PayloadInfo;
+        const version = p.version ?? null;
+        return s.kind.make(s.kind.convert(p.data, version), SOURCES[src], version, now() - p.age, error);
+      }
+      const p = out !== undefined ? (out.payload as PayloadInfo) : (this.#native.slotPayload(s.id) as PayloadInfo);
+      const version = p.version ?? null;
+      s.data = s.kind.convert(p.data, version);
+      s.version = version;
+      s.fetchedAt = now() - p.age;
+      s.gen = gen;
+      s.cached = undefined;
+      s.cachedCode = -1;
+      s.resolved = undefined;
+    }
+    if (error === null && code === s.cachedCode) return s.cached as R;
+    const r = s.kind.make(s.data as D, SOURCES[src], s.version, s.fetchedAt, error);
+    if (error === null) {
+      s.cached = r;
+      s.cachedCode = code;
+      s.resolved = undefined;
+    }
+    return r;
+  }
+}

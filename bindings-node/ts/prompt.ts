@@ -1,0 +1,131 @@
+/**
+ * A prompt as read (Langfuse's `TextPromptClient` / `ChatPromptClient` shape), compiled by the
+ * core's template functions.
+ * @packageDocumentation
+ */
+import type { FailsoftError } from './errors';
+import { native } from './native';
+import { call } from './template';
+import type { ChatItem, CompileChatOptions, CompileOptions, Variables } from './template';
+import { now } from './value';
+import type { ValueSource } from './value';
+
+export type PromptType = 'text' | 'chat';
+
+/** @internal The core's prompt JSON, frozen, with the variables computed on first use. */
+export interface PromptBase {
+  readonly data: {
+    readonly name: string;
+    readonly version: number;
+    readonly type: PromptType;
+    readonly prompt: string | readonly ChatItem[];
+    readonly config: Readonly<Record<string, unknown>>;
+    readonly labels: readonly string[];
+    readonly tags: readonly string[];
+    readonly commit_message?: string | null;
+  };
+  variables?: readonly string[];
+}
+
+/** A prompt read from the source, the snapshot, or built from a fallback. */
+export class Prompt {
+  readonly name: string;
+  /** The prompt's version; 0 for a fallback. */
+  readonly version: number;
+  readonly type: PromptType;
+  /** The template (text) or the messages and placeholders (chat). */
+  readonly prompt: string | readonly ChatItem[];
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly labels: readonly string[];
+  readonly tags: readonly string[];
+  readonly commitMessage: string | null;
+  /** `fresh`, `stale`, `snapshot` or `fallback`. */
+  readonly source: ValueSource;
+  /** True when the caller's fallback was served. */
+  readonly isFallback: boolean;
+  /** Why the prompt is not fresh from the backend, when a fetch failed. */
+  readonly error: FailsoftError | null;
+  #base: PromptBase;
+  #fetchedAt: number;
+
+  /** @internal */
+  constructor(base: PromptBase, source: ValueSource, fetchedAt: number, error: FailsoftError | null) {
+    const d = base.data;
+    this.name = d.name;
+    this.version = d.version;
+    this.type = d.type;
+    this.prompt = d.prompt;
+    this.config = d.config;
+    this.labels = d.labels;
+    this.tags = d.tags;
+    this.commitMessage = d.commit_message ?? null;
+    this.source = source;
+    this.isFallback = source === 'fallback';
+    this.error = error;
+    this.#base = base;
+    this.#fetchedAt = fetchedAt;
+  }
+
+  /** Seconds since the prompt was fetched; `null` for a fallback. */
+  get ageSeconds(): number | null {
+    return Number.isNaN(this.#fetchedAt) ? null : Math.max(0, now() - this.#fetchedAt);
+  }
+
+  /** The variables the prompt uses, in first-appearance order. */
+  get variables(): readonly string[] {
+    const b = this.#base;
+    if (b.variables === undefined) {
+      const p = this.prompt;
+      b.variables = Object.freeze(
+        typeof p === 'string' ? native.textVariables(p) : native.chatVariables(p as ChatItem[]),
+      );
+    }
+    return b.variables;
+  }
+
+  /**
+   * A text prompt: the template with `{{name}}` replaced. A chat prompt: the messages with
+   * their contents compiled and placeholders expanded (`options.placeholders`). `strict` fails
+   * with `InvalidArgumentError` naming everything missing.
+   */
+  compile(variables: Variables = {}, options: CompileChatOptions = {}): string | ChatItem[] {
+    const strict = options.strict ?? false;
+    const p = this.prompt;
+    return call(this.name, () =>
+      typeof p === 'string'
+        ? native.compileText(p, variables, strict)
+        : native.compileChat(p as ChatItem[], variables, options.placeholders ?? {}, strict),
+    );
+  }
+
+  toJSON(): object {
+    return {
+      name: this.name,
+      version: this.version,
+      type: this.type,
+      prompt: this.prompt,
+      config: this.config,
+      labels: this.labels,
+      tags: this.tags,
+      commitMessage: this.commitMessage,
+      source: this.source,
+      isFallback: this.isFallback,
+      ageSeconds: this.ageSeconds,
+      error: this.error && { code: this.error.code, key: this.error.key, message: this.error.message },
+    };
+  }
+}
+
+/** A text prompt: `prompt` is the template, `compile` returns a string. */
+export interface TextPrompt extends Prompt {
+  readonly type: 'text';
+  readonly prompt: string;
+  compile(variables?: Variables, options?: CompileOptions): string;
+}
+
+/** A chat prompt: `prompt` is the messages, `compile` returns the compiled messages. */
+export interface ChatPrompt extends Prompt {
+  readonly type: 'chat';
+  readonly prompt: readonly ChatItem[];
+  compile(variables?: Variables, options?: CompileChatOptions): ChatItem[];
+}
