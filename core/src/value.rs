@@ -28,8 +28,11 @@ impl ValueSource {
     }
 }
 
-/// One fetched value, shared (never copied) by every read that returns it.
+/// One fetched value, shared (never copied) by every read that returns it. Aligned to its own
+/// cache lines: every warm read bumps its reference count, and two keys read on two cores must
+/// not share a line.
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct Payload {
     /// Shared so a 304 or a renewal re-dates the value without copying it.
     pub data: Arc<serde_json::Value>,
