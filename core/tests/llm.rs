@@ -346,15 +346,14 @@ fn the_last_target_retries_a_refused_connection_once() {
 fn a_hanging_primary_times_out_within_its_timeout_and_falls_over() {
     let server = Server::start();
     server.set("primary", Behave::Hang);
-    let opts = LlmOptions {
-        max_retries: 0,
-        ..options(vec![server.target("primary").timeout(ms(150)), server.target("fallback")])
-    };
+    // Default retries: a timed-out primary is not retried while a fallback is left.
+    let opts = options(vec![server.target("primary").timeout(ms(150)), server.target("fallback")]);
     let start = Instant::now();
     let r = client(opts).chat(&request()).unwrap();
     assert_served_by_fallback(&r, &server);
     let a = &r.attempts[0];
     assert_eq!((a.target, a.error_kind), (0, Some(ErrorKind::Timeout)));
+    assert_eq!(r.attempts.len(), 2, "one primary attempt, then the fallback");
     assert!(a.elapsed_ms >= 140.0 && a.elapsed_ms < 250.0, "primary attempt took {} ms", a.elapsed_ms);
     assert!(start.elapsed() < ms(350), "{:?}", start.elapsed());
 }

@@ -385,11 +385,13 @@ impl LlmClient {
                                 admission.report(Outcome::Unknown);
                                 return deadline_error(Some(&e), attempts);
                             }
-                            // A refused or reset connection means the endpoint is down, not
-                            // busy: with a target left, falling over at once beats a retry
-                            // 200 ms later. Only the last target retries it.
+                            // No answer at all (refused, reset, timed out) means the endpoint
+                            // is down or stuck, not busy: with a target left, falling over at
+                            // once beats paying its timeout again (the OpenPipe seed's "falls
+                            // back after the timeout"). Only the last target retries it.
                             let has_next = t.index + 1 < inner.targets.len();
-                            let dead = e.status.is_none() && e.kind == ErrorKind::Unavailable;
+                            let dead = e.status.is_none()
+                                && matches!(e.kind, ErrorKind::Unavailable | ErrorKind::Timeout);
                             if disposition == Disposition::Retry && n + 1 < tries && !(dead && has_next) {
                                 let wait = match e.retry_after {
                                     Some(ra) if ra > o.retry_after_cap => None,

@@ -34,6 +34,11 @@
 //!   without retries. An attempt cut short by the caller's deadline counts neither way.
 //! - When every target's breaker is open (nothing was tried), the call does not fail untried: it
 //!   tries each target once, in order, as a last resort.
+//! - An attempt that got no answer at all (connection refused or reset, DNS, timeout) is not
+//!   retried while a later target is left: the endpoint is down or stuck, so the call falls over
+//!   at once and pays a hung primary's timeout once, as in the OpenPipe seed ("falls back after
+//!   the timeout"). Retries within a target are for answers that say "busy" (408, 409, 429,
+//!   5xx), and for every retryable failure on the last target.
 //! - A `Retry-After` longer than `retry_after_cap` (or than the time left) is not waited for: the
 //!   call falls over at once. With a deadline, a retry is made only when its wait and a full
 //!   attempt still fit (the rest of the time goes to the next target instead).
