@@ -2,11 +2,15 @@
 import failsoft from './index.js';
 
 export const {
+  ChatCompletionStream,
   Client,
+  Completions,
   FailsoftError,
   InvalidArgumentError,
   InvalidResponseError,
   NotFoundError,
+  OpenAI,
+  OpenAICompatibleClient,
   PrefetchError,
   Prompt,
   TimeoutError,

@@ -2,6 +2,7 @@
 // (`tsc --noEmit -p examples/tsconfig.json`). Runs against a live backend too:
 //   LANGFUSE_BASE_URL=… OPIK_URL_OVERRIDE=… node -r ts-node/register examples/usage.ts
 import {
+  ChatCompletionStream,
   chatVariables,
   Client,
   compile,
@@ -13,6 +14,8 @@ import {
   InvalidResponseError,
   langfuse,
   NotFoundError,
+  OpenAI,
+  OpenAICompatibleClient,
   opik,
   PrefetchError,
   Prompt,
@@ -22,6 +25,7 @@ import {
   Value,
   variables,
 } from 'failsoft';
+import type { ChatCompletion, ChatCompletionChunk, FallbackOptions, LlmAttempt, LlmError, ServedBy } from 'failsoft';
 import type {
   Change,
   ChatItem,
@@ -148,4 +152,45 @@ function templates(): void {
   console.log(s, names, used, new FailsoftError('TIMEOUT', 'x', { key: 'k' }).code);
 }
 
-void Promise.all([prompts(), configs(), values()]).then(templates);
+async function llm(): Promise<void> {
+  // The OpenPipe seed's shape: a primary, a fallback client, timeouts in milliseconds.
+  const openai = new OpenAI({
+    baseURL: 'https://api.openpipe.ai/api/v1',
+    apiKey: process.env.OPENPIPE_API_KEY,
+    timeout: 10 * 1000,
+    fallbackClient: new OpenAICompatibleClient({ baseURL: 'https://api.openai.com/v1', apiKey: process.env.OPENAI_API_KEY }),
+    deadline: 60 * 1000,
+    maxRetries: 1,
+    breakerThreshold: 3,
+    breakerCooldown: 30 * 1000,
+  });
+  const messages = [{ role: 'user', content: 'Count to 10' }] as const;
+  try {
+    const completion: ChatCompletion = await openai.chat.completions.create(
+      { model: 'openpipe:my-ft-model', messages, temperature: 0, fallback: { model: 'gpt-4-turbo', timeout: 20 * 1000 } },
+      { timeout: 10 * 1000 },
+    );
+    const served: ServedBy = completion.servedBy;
+    const attempts: readonly LlmAttempt[] = completion.attempts;
+    console.log(completion.choices[0]?.message.content, completion.model, completion.usage?.total_tokens, completion.id);
+    console.log(completion.isFallback, served.index, served.model, served.baseUrl, attempts.map((a) => [a.target, a.errorKind, a.status, a.elapsedMs, a.skipped]));
+  } catch (e) {
+    if (e instanceof FailsoftError) console.error(e.code, e.message, (e as LlmError).attempts.length);
+  }
+  // OpenPipe's spelling, and a list of fallbacks tried in order.
+  const fallbacks: FallbackOptions[] = [{ model: 'gpt-4o-mini' }, { model: 'gpt-4o', client: new OpenAICompatibleClient({ baseURL: 'http://localhost:8000/v1' }) }];
+  await openai.chat.completions.create({ model: 'openpipe:my-ft-model', messages, openpipe: { fallback: { model: 'gpt-4-turbo' } } });
+  const stream: ChatCompletionStream = await openai.chat.completions.create({ model: 'openpipe:my-ft-model', messages, stream: true, fallback: fallbacks });
+  try {
+    for await (const chunk of stream) {
+      const c: ChatCompletionChunk = chunk;
+      process.stdout.write(c.choices[0]?.delta.content ?? '');
+    }
+  } catch (e) {
+    if (e instanceof FailsoftError && stream.incomplete) console.error('incomplete:', e.message);
+  }
+  console.log(stream.isFallback, stream.servedBy.index, stream.attempts.length, stream.ended);
+  stream.close();
+}
+
+void Promise.all([prompts(), configs(), values(), llm()]).then(templates);

@@ -1,6 +1,6 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.Value = exports.variables = exports.compileChat = exports.compile = exports.chatVariables = exports.opik = exports.langfuse = exports.http = exports.file = exports.Prompt = exports.UnavailableError = exports.UnauthorizedError = exports.TimeoutError = exports.PrefetchError = exports.NotFoundError = exports.InvalidResponseError = exports.InvalidArgumentError = exports.FailsoftError = exports.Client = void 0;
+exports.Value = exports.variables = exports.compileChat = exports.compile = exports.chatVariables = exports.opik = exports.langfuse = exports.http = exports.file = exports.Prompt = exports.OpenAICompatibleClient = exports.OpenAI = exports.Completions = exports.ChatCompletionStream = exports.UnavailableError = exports.UnauthorizedError = exports.TimeoutError = exports.PrefetchError = exports.NotFoundError = exports.InvalidResponseError = exports.InvalidArgumentError = exports.FailsoftError = exports.Client = void 0;
 /**
  * failsoft: remote prompts and configuration that stay available when the network or the
  * vendor fails. One Rust core does the work (the same one C and Python use), so values, flags,
@@ -25,6 +25,11 @@ Object.defineProperty(exports, "PrefetchError", { enumerable: true, get: functio
 Object.defineProperty(exports, "TimeoutError", { enumerable: true, get: function () { return errors_1.TimeoutError; } });
 Object.defineProperty(exports, "UnauthorizedError", { enumerable: true, get: function () { return errors_1.UnauthorizedError; } });
 Object.defineProperty(exports, "UnavailableError", { enumerable: true, get: function () { return errors_1.UnavailableError; } });
+var llm_1 = require("./llm");
+Object.defineProperty(exports, "ChatCompletionStream", { enumerable: true, get: function () { return llm_1.ChatCompletionStream; } });
+Object.defineProperty(exports, "Completions", { enumerable: true, get: function () { return llm_1.Completions; } });
+Object.defineProperty(exports, "OpenAI", { enumerable: true, get: function () { return llm_1.OpenAI; } });
+Object.defineProperty(exports, "OpenAICompatibleClient", { enumerable: true, get: function () { return llm_1.OpenAICompatibleClient; } });
 var prompt_1 = require("./prompt");
 Object.defineProperty(exports, "Prompt", { enumerable: true, get: function () { return prompt_1.Prompt; } });
 var sources_1 = require("./sources");

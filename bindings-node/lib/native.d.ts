@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type * as Binding from '../binding';
-export type { ChangeEvent, ErrorInfo, PayloadInfo, PrefetchReport, ReadOutcome } from '../binding';
+export type { AttemptInfo, ChangeEvent, ChatOutcome, ErrorInfo, PayloadInfo, PrefetchReport, ReadOutcome, ServedByInfo, StreamStep, } from '../binding';
 /** @internal */
 export declare const native: typeof Binding;
 /** @internal */ export declare const READ_FALLBACK = 1;

@@ -17,6 +17,7 @@
 mod client;
 mod convert;
 mod fast;
+mod llm;
 mod logger;
 mod prompt;
 mod template;
@@ -24,5 +25,6 @@ mod waiters;
 
 pub use client::*;
 pub use convert::*;
+pub use llm::*;
 pub use prompt::*;
 pub use template::*;

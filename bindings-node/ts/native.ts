@@ -6,7 +6,17 @@
  */
 import type * as Binding from '../binding';
 
-export type { ChangeEvent, ErrorInfo, PayloadInfo, PrefetchReport, ReadOutcome } from '../binding';
+export type {
+  AttemptInfo,
+  ChangeEvent,
+  ChatOutcome,
+  ErrorInfo,
+  PayloadInfo,
+  PrefetchReport,
+  ReadOutcome,
+  ServedByInfo,
+  StreamStep,
+} from '../binding';
 
 function load(): typeof Binding {
   try {

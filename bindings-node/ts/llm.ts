@@ -1,0 +1,500 @@
+/**
+ * LLM calls with fallback (SPEC §8): an OpenAI-compatible chat completion tried on an ordered
+ * list of targets, shaped like the OpenAI SDK (and OpenPipe's `fallback` option).
+ *
+ * ```ts
+ * import { OpenAI, OpenAICompatibleClient } from 'failsoft';
+ * const client = new OpenAI({ baseURL, apiKey, timeout: 10_000,
+ *   fallbackClient: new OpenAICompatibleClient({ baseURL: 'https://api.openai.com/v1', apiKey: key }) });
+ * const c = await client.chat.completions.create({ model: 'openpipe:my-ft-model', messages,
+ *   fallback: { model: 'gpt-4o-mini', timeout: 20_000 } });
+ * c.choices[0].message.content; c.isFallback; c.servedBy; c.attempts;
+ * ```
+ *
+ * A call waits on a Rust thread (the core's `LlmClient`), never on the JS thread; its Promise
+ * settles on the JS thread. One native client is kept per `OpenAI` instance and target list, so
+ * the targets' circuit breakers are shared by its calls.
+ * @packageDocumentation
+ */
+import { errorFromInfo, FailsoftError, InvalidArgumentError, toFailsoftError } from './errors';
+import type { ErrorCode } from './errors';
+import { native } from './native';
+import type { AttemptInfo, ChatOutcome, ErrorInfo } from './native';
+
+/** Where an OpenAI-compatible API lives. */
+export interface OpenAICompatibleClientOptions {
+  /** The API's base URL, e.g. `https://api.openai.com/v1` (`/chat/completions` is appended). Default: `OPENAI_BASE_URL`, else `https://api.openai.com/v1`. */
+  readonly baseURL?: string;
+  /** Sent as `Authorization: Bearer <apiKey>`. Default: `OPENAI_API_KEY`. Never shown in errors. */
+  readonly apiKey?: string;
+  /** Per-attempt timeout in milliseconds when this client serves a fallback. */
+  readonly timeout?: number;
+}
+
+// Keys are kept out of the objects (and so out of `util.inspect` and JSON.stringify).
+const keys = new WeakMap<object, string | undefined>();
+
+/** An OpenAI-compatible API serving fallbacks (OpenPipe's `OpenAICompatibleClient`). */
+export class OpenAICompatibleClient {
+  readonly baseURL: string;
+  readonly timeout: number | undefined;
+
+  constructor(options: OpenAICompatibleClientOptions = {}) {
+    checkKnown('OpenAICompatibleClient', options, ['baseURL', 'apiKey', 'timeout']);
+    this.baseURL = baseUrlOf(options.baseURL);
+    this.timeout = checkMs('timeout', options.timeout);
+    keys.set(this, checkString('apiKey', options.apiKey) ?? process.env.OPENAI_API_KEY);
+  }
+}
+
+/** Options of {@link OpenAI}: the OpenAI SDK's names, plus failsoft's (times in milliseconds). */
+export interface OpenAIOptions extends OpenAICompatibleClientOptions {
+  /** The primary's per-attempt timeout in milliseconds; also the fallbacks' default. Default 60 000. */
+  readonly timeout?: number;
+  /** Retries on the same target before falling over (connection errors, timeouts, 408/409/429/5xx). Default 1. */
+  readonly maxRetries?: number;
+  /** Serves `fallback` models (default: the primary's own base URL and key). */
+  readonly fallbackClient?: OpenAICompatibleClient;
+  /** OpenPipe's spelling: `{ fallbackClient }`. */
+  readonly openpipe?: { readonly fallbackClient?: OpenAICompatibleClient };
+  /** One deadline in milliseconds for a whole call (every attempt and fallover; a stream until its end). Default none. */
+  readonly deadline?: number;
+  /** For streams: the longest wait in milliseconds for the first chunk before falling over. Default: the target's timeout. */
+  readonly firstChunkTimeout?: number;
+  /** The longest `Retry-After` honoured, in milliseconds (a longer one falls over at once). Default 2 000. */
+  readonly retryAfterCap?: number;
+  /** Failed calls in a row before a target's circuit breaker opens (0: never). Default 3. */
+  readonly breakerThreshold?: number;
+  /** How long an open breaker skips its target, in milliseconds. Default 30 000. */
+  readonly breakerCooldown?: number;
+  /** HTTP statuses that end a call without fallover. Default `[400, 413, 422]`. */
+  readonly stopStatuses?: readonly number[];
+}
+
+/** One fallback of a call (the seed's `fallback: { model, timeout }`). */
+export interface FallbackOptions {
+  /** The model sent to the fallback (default: the request's). */
+  readonly model?: string;
+  /** Its per-attempt timeout in milliseconds (default: its client's, else the `OpenAI` client's). */
+  readonly timeout?: number;
+  /** The API serving it (default: the `fallbackClient`, else the primary's). */
+  readonly client?: OpenAICompatibleClient;
+}
+
+/** A chat message of a request. */
+export interface ChatCompletionMessageParam {
+  readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | (string & {});
+  readonly content?: unknown;
+  readonly [field: string]: unknown;
+}
+
+/** `create`'s body: the OpenAI request (sent untouched but for `model`) plus the fallbacks. */
+export interface ChatCompletionCreateParams {
+  readonly model: string;
+  readonly messages: readonly ChatCompletionMessageParam[];
+  readonly stream?: boolean | null;
+  /** The fallback, or several, tried in order after the primary. */
+  readonly fallback?: FallbackOptions | readonly FallbackOptions[];
+  /** OpenPipe's spelling: `{ fallback }`. Not sent. */
+  readonly openpipe?: { readonly fallback?: FallbackOptions | readonly FallbackOptions[]; readonly [k: string]: unknown };
+  readonly [param: string]: unknown;
+}
+
+export interface ChatCompletionCreateParamsStreaming extends ChatCompletionCreateParams {
+  readonly stream: true;
+}
+
+export interface ChatCompletionCreateParamsNonStreaming extends ChatCompletionCreateParams {
+  readonly stream?: false | null;
+}
+
+/** `create`'s second argument. */
+export interface RequestOptions {
+  /** The primary's per-attempt timeout for this call, in milliseconds. */
+  readonly timeout?: number;
+  /** Retries on the same target for this call. */
+  readonly maxRetries?: number;
+}
+
+/** The target that answered. */
+export interface ServedBy {
+  /** Its index in the target list: 0 the primary, 1 the first fallback, ... */
+  readonly index: number;
+  /** The model sent to it. */
+  readonly model: string | null;
+  /** Its base URL, without credentials or query string. */
+  readonly baseUrl: string;
+}
+
+/** One attempt of a call (or a target skipped by its open circuit breaker), in order. */
+export interface LlmAttempt {
+  readonly target: number;
+  readonly model: string | null;
+  /** The error's code; null for the attempt that succeeded. */
+  readonly errorKind: ErrorCode | null;
+  /** The HTTP status, when an answer arrived. */
+  readonly status: number | null;
+  readonly elapsedMs: number;
+  /** The target's breaker was open: no request was made. */
+  readonly skipped: boolean;
+  /** What went wrong (never a secret); null for the attempt that succeeded. */
+  readonly message: string | null;
+}
+
+/** Who served a call, and how. */
+export interface FallbackInfo {
+  /** True when a target other than the primary answered. */
+  readonly isFallback: boolean;
+  readonly servedBy: ServedBy;
+  /** Every attempt, the successful one last. */
+  readonly attempts: readonly LlmAttempt[];
+}
+
+export interface CompletionUsage {
+  readonly prompt_tokens: number;
+  readonly completion_tokens: number;
+  readonly total_tokens: number;
+  readonly [field: string]: unknown;
+}
+
+export interface ChatCompletionMessage {
+  readonly role: 'assistant';
+  readonly content: string | null;
+  readonly refusal?: string | null;
+  readonly tool_calls?: readonly unknown[];
+  readonly [field: string]: unknown;
+}
+
+export interface ChatCompletionChoice {
+  readonly index: number;
+  readonly message: ChatCompletionMessage;
+  readonly finish_reason: string | null;
+  readonly logprobs?: unknown;
+}
+
+/**
+ * A completion as the server sent it (the OpenAI SDK's shape), plus `isFallback`, `servedBy`
+ * and `attempts` (not enumerable: `JSON.stringify` gives the server's JSON).
+ */
+export interface ChatCompletion extends FallbackInfo {
+  readonly id: string;
+  readonly object: 'chat.completion';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly ChatCompletionChoice[];
+  readonly usage?: CompletionUsage;
+  readonly system_fingerprint?: string | null;
+  readonly [field: string]: unknown;
+}
+
+export interface ChatCompletionChunkChoice {
+  readonly index: number;
+  readonly delta: { readonly role?: string; readonly content?: string | null; readonly [field: string]: unknown };
+  readonly finish_reason: string | null;
+  readonly logprobs?: unknown;
+}
+
+/** One chunk of a stream, as the server sent it. */
+export interface ChatCompletionChunk {
+  readonly id: string;
+  readonly object: 'chat.completion.chunk';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly ChatCompletionChunkChoice[];
+  readonly usage?: CompletionUsage | null;
+  readonly [field: string]: unknown;
+}
+
+/** A `FailsoftError` of a call that no target answered, with every attempt. */
+export type LlmError = FailsoftError & { readonly attempts: readonly LlmAttempt[] };
+
+type NativeLlm = InstanceType<typeof native.NativeLlm>;
+type NativeChatStream = InstanceType<typeof native.NativeChatStream>;
+
+/** Native clients kept per `OpenAI` instance (by target list and options); the oldest goes past this. */
+const MAX_NATIVE = 64;
+
+const OPENAI_OPTIONS = [
+  'baseURL',
+  'apiKey',
+  'timeout',
+  'maxRetries',
+  'fallbackClient',
+  'openpipe',
+  'deadline',
+  'firstChunkTimeout',
+  'retryAfterCap',
+  'breakerThreshold',
+  'breakerCooldown',
+  'stopStatuses',
+];
+
+/**
+ * An OpenAI-compatible client whose chat completions fall over to fallback targets
+ * (`client.chat.completions.create(...)`, as in the OpenAI SDK and OpenPipe's).
+ */
+export class OpenAI {
+  readonly baseURL: string;
+  readonly timeout: number | undefined;
+  readonly chat: { readonly completions: Completions };
+  readonly #options: OpenAIOptions;
+  readonly #fallbackClient: OpenAICompatibleClient | undefined;
+  readonly #native = new Map<string, NativeLlm>();
+
+  constructor(options: OpenAIOptions = {}) {
+    checkKnown('OpenAI', options, OPENAI_OPTIONS);
+    this.baseURL = baseUrlOf(options.baseURL);
+    this.timeout = checkMs('timeout', options.timeout);
+    keys.set(this, checkString('apiKey', options.apiKey) ?? process.env.OPENAI_API_KEY);
+    for (const name of ['deadline', 'firstChunkTimeout', 'retryAfterCap', 'breakerCooldown'] as const) {
+      checkMs(name, options[name]);
+    }
+    for (const name of ['maxRetries', 'breakerThreshold'] as const) checkCount(name, options[name]);
+    const fallbackClient = options.fallbackClient ?? options.openpipe?.fallbackClient;
+    if (fallbackClient !== undefined && !(fallbackClient instanceof OpenAICompatibleClient)) {
+      throw new InvalidArgumentError('fallbackClient must be an OpenAICompatibleClient');
+    }
+    this.#fallbackClient = fallbackClient;
+    this.#options = { ...options };
+    this.chat = Object.freeze({ completions: new Completions(this) });
+  }
+
+  /** @internal The native client for these targets (one per distinct list, sharing its breakers). */
+  _native(params: ChatCompletionCreateParams, requestOptions: RequestOptions): NativeLlm {
+    const o = this.#options;
+    const timeout = checkMs('timeout', requestOptions.timeout) ?? this.timeout;
+    const maxRetries = checkCount('maxRetries', requestOptions.maxRetries) ?? o.maxRetries;
+    const targets: Record<string, unknown>[] = [
+      { base_url: this.baseURL, api_key: keys.get(this), timeout_seconds: seconds(timeout) },
+    ];
+    const given = params.fallback ?? params.openpipe?.fallback;
+    const list: readonly FallbackOptions[] = given === undefined || given === null ? [] : Array.isArray(given) ? given : [given as FallbackOptions];
+    list.forEach((fb, i) => {
+      const name = `fallback[${i}]`;
+      if (fb === null || typeof fb !== 'object') throw new InvalidArgumentError(`${name} must be an object ({model, timeout, client})`);
+      checkKnown(name, fb, ['model', 'timeout', 'client']);
+      const client = fb.client ?? this.#fallbackClient;
+      if (client !== undefined && !(client instanceof OpenAICompatibleClient)) {
+        throw new InvalidArgumentError(`${name}.client must be an OpenAICompatibleClient`);
+      }
+      const t = checkMs(`${name}.timeout`, fb.timeout) ?? client?.timeout ?? this.timeout;
+      targets.push({
+        base_url: client ? client.baseURL : this.baseURL,
+        api_key: client ? keys.get(client) : keys.get(this),
+        model: checkString(`${name}.model`, fb.model),
+        timeout_seconds: seconds(t),
+      });
+    });
+    const spec = {
+      targets,
+      deadline_seconds: seconds(o.deadline),
+      max_retries: maxRetries,
+      retry_after_cap_seconds: seconds(o.retryAfterCap),
+      breaker_threshold: o.breakerThreshold,
+      breaker_cooldown_seconds: seconds(o.breakerCooldown),
+      first_chunk_timeout_seconds: seconds(o.firstChunkTimeout),
+      stop_statuses: o.stopStatuses === undefined ? undefined : [...o.stopStatuses],
+    };
+    const id = JSON.stringify(spec);
+    let llm = this.#native.get(id);
+    if (llm === undefined) {
+      try {
+        llm = new native.NativeLlm(spec);
+      } catch (e) {
+        throw toFailsoftError(e);
+      }
+      if (this.#native.size >= MAX_NATIVE) this.#native.delete(this.#native.keys().next().value as string);
+      this.#native.set(id, llm);
+    }
+    return llm;
+  }
+}
+
+/** `client.chat.completions`. */
+export class Completions {
+  readonly #client: OpenAI;
+
+  /** @internal */
+  constructor(client: OpenAI) {
+    this.#client = client;
+  }
+
+  /**
+   * A chat completion from the first target that answers: the primary, then each fallback.
+   * Falls over on connection errors, timeouts, 401/403/404, 408/409/429 and 5xx; never on
+   * 400/413/422. Rejects with the last error (a `FailsoftError` with `attempts`) when no target
+   * answered. With `stream: true`, settles once the first chunk arrived (the last point where a
+   * stream can fall over) with a {@link ChatCompletionStream}.
+   */
+  create(body: ChatCompletionCreateParamsStreaming, options?: RequestOptions): Promise<ChatCompletionStream>;
+  create(body: ChatCompletionCreateParamsNonStreaming, options?: RequestOptions): Promise<ChatCompletion>;
+  create(body: ChatCompletionCreateParams, options?: RequestOptions): Promise<ChatCompletion | ChatCompletionStream>;
+  async create(body: ChatCompletionCreateParams, options: RequestOptions = {}): Promise<ChatCompletion | ChatCompletionStream> {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new InvalidArgumentError('create() needs the request body ({model, messages, ...})');
+    }
+    checkKnown('request options', options, ['timeout', 'maxRetries']);
+    const llm = this.#client._native(body, options);
+    const { fallback: _f, openpipe: _o, ...request } = body;
+    if (request.stream === true) {
+      let stream: NativeChatStream;
+      try {
+        stream = llm.stream(request);
+      } catch (e) {
+        throw toFailsoftError(e);
+      }
+      const opened = await stream.open();
+      if (opened.error) throw llmError(opened.error, opened.attempts);
+      return new ChatCompletionStream(stream, opened);
+    }
+    let outcome: ChatOutcome;
+    try {
+      outcome = await llm.chat(request);
+    } catch (e) {
+      throw toFailsoftError(e);
+    }
+    if (outcome.error || !outcome.completion) throw llmError(outcome.error, outcome.attempts);
+    const completion = outcome.completion as Record<string, unknown>;
+    Object.defineProperties(completion, {
+      isFallback: { value: outcome.isFallback, enumerable: false },
+      servedBy: { value: servedBy(outcome), enumerable: false },
+      attempts: { value: attemptsOf(outcome.attempts), enumerable: false },
+    });
+    return completion as unknown as ChatCompletion;
+  }
+}
+
+/**
+ * A streaming completion: iterate it (`for await`) for each chunk, read from the connection as
+ * it arrives. It ends after the server's `[DONE]`; a stream that breaks, stalls or passes the
+ * deadline before that throws a `FailsoftError` (`UNAVAILABLE`, `TIMEOUT`, `INVALID_RESPONSE`)
+ * whose message says it is incomplete, and `incomplete` turns true. It never falls over once
+ * its first chunk arrived. Leaving the loop early (or `close()`) closes the connection.
+ */
+export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletionChunk>, FallbackInfo {
+  readonly isFallback: boolean;
+  readonly servedBy: ServedBy;
+  readonly attempts: readonly LlmAttempt[];
+  #native: NativeChatStream;
+  #incomplete = false;
+  #ended = false;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** @internal */
+  constructor(stream: NativeChatStream, opened: ChatOutcome) {
+    this.#native = stream;
+    this.isFallback = opened.isFallback;
+    this.servedBy = servedBy(opened);
+    this.attempts = attemptsOf(opened.attempts);
+  }
+
+  /** True once the stream ended with an error before the server's end. */
+  get incomplete(): boolean {
+    return this.#incomplete;
+  }
+
+  /** True once the stream ended (completely or not) or was closed. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The next chunk (calls are served in order). */
+  next(): Promise<IteratorResult<ChatCompletionChunk, undefined>> {
+    const step = this.#queue.then(() => this.#step());
+    this.#queue = step.catch(() => undefined);
+    return step;
+  }
+
+  async #step(): Promise<IteratorResult<ChatCompletionChunk, undefined>> {
+    if (this.#ended) return { done: true, value: undefined };
+    const s = await this.#native.next();
+    if (s.chunk !== undefined && s.chunk !== null && !s.done) {
+      return { done: false, value: s.chunk as ChatCompletionChunk };
+    }
+    this.#ended = true;
+    if (s.error) {
+      this.#incomplete = true;
+      throw llmError(s.error, []);
+    }
+    return { done: true, value: undefined };
+  }
+
+  /** Closes the connection (the loop was left early). */
+  async return(): Promise<IteratorResult<ChatCompletionChunk, undefined>> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  /** Closes the connection; idempotent, never waits. */
+  close(): void {
+    this.#ended = true;
+    this.#native.close();
+  }
+}
+
+function llmError(info: ErrorInfo | null | undefined, attempts: readonly AttemptInfo[]): LlmError {
+  const e = info ? errorFromInfo(info) : errorFromInfo({ code: 'UNAVAILABLE', key: '', message: 'no target answered' });
+  Object.defineProperty(e, 'attempts', { value: attemptsOf(attempts), enumerable: true });
+  return e as LlmError;
+}
+
+function servedBy(o: ChatOutcome): ServedBy {
+  const s = o.servedBy;
+  return Object.freeze({ index: s?.index ?? 0, model: s?.model ?? null, baseUrl: s?.baseUrl ?? '' });
+}
+
+function attemptsOf(list: readonly AttemptInfo[]): readonly LlmAttempt[] {
+  return Object.freeze(
+    list.map((a) =>
+      Object.freeze({
+        target: a.target,
+        model: a.model ?? null,
+        errorKind: (a.errorKind ?? null) as ErrorCode | null,
+        status: a.status ?? null,
+        elapsedMs: a.elapsedMs,
+        skipped: a.skipped,
+        message: a.message ?? null,
+      }),
+    ),
+  );
+}
+
+function baseUrlOf(given: string | undefined): string {
+  const url = checkString('baseURL', given) ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
+  return url.replace(/\/+$/, '');
+}
+
+function checkKnown(what: string, options: object, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${what}: options must be an object`);
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new InvalidArgumentError(`${what}: unknown option '${k}' (known: ${known.join(', ')})`);
+  }
+}
+
+function checkString(name: string, v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new InvalidArgumentError(`${name} must be a string`);
+  return v;
+}
+
+function checkMs(name: string, v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new InvalidArgumentError(`${name} must be a number of milliseconds >= 0`);
+  }
+  return v;
+}
+
+function checkCount(name: string, v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be an integer >= 0`);
+  return v;
+}
+
+function seconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
+}
