@@ -21,7 +21,7 @@ print("\nDead primary, 1 s timeout, fallback on a second endpoint (ms to an answ
 print(f"{'':44} {'failsoft':>10} {'openai SDK':>11} {'ratio':>7}")
 for mode, key in (("hang", "hang_ms"), ("refused", "refused_ms")):
     o, t = ours[key], theirs[mode]["answered_ms"]
-    print(f"{'primary ' + mode + (' (hangs)' if mode == 'hang' else ''):44} {o:>10.1f} {t:>11.1f} {t / o:>6.1f}x")
+    print(f"{'primary ' + mode:44} {o:>10.1f} {t:>11.1f} {t / o:>6.1f}x")
 print(f"{'(openai SDK gave up on the primary after)':44} {'':>10} {theirs['hang']['gave_up_ms']:>11.1f}")
 PY
 rm -f "$json"
