@@ -3,8 +3,8 @@
  * or a vendor fails. The C ABI over the Rust core.
  *
  * Conventions:
- * - Handles (failsoft_client, failsoft_value) are opaque; free each with its *_free function,
- *   which ignores NULL.
+ * - Handles (failsoft_client, failsoft_value, failsoft_llm, failsoft_chat_result) are opaque;
+ *   free each with its *_free function, which ignores NULL.
  * - Every fallible function returns a failsoft_status; FAILSOFT_OK is 0. On failure,
  *   failsoft_last_error_message() (thread-local) says why. NULL or invalid UTF-8 in any
  *   argument is FAILSOFT_INVALID_ARGUMENT, never a crash.
@@ -95,6 +95,16 @@ typedef int32_t failsoft_status;
 #endif // __cplusplus
 
 /**
+ * What a chat call returns: the completion (for `failsoft_llm_chat`), the target that served it,
+ * whether that was a fallback, and every attempt; for `failsoft_llm_chat_stream`, the same
+ * metadata plus how many chunks were delivered and whether the stream broke.
+ *
+ * Opaque; freed with `failsoft_chat_result_free`. Immutable: any number of threads may read it
+ * at once. It stays valid after its LLM client is freed.
+ */
+typedef struct failsoft_chat_result failsoft_chat_result;
+
+/**
  * A cache over one source (HTTP JSON endpoint, JSON file, Langfuse, Opik), with background
  * refresh, snapshots and fallbacks.
  *
@@ -103,6 +113,17 @@ typedef int32_t failsoft_status;
  * `failsoft_client_free`, which must be the last call on it.
  */
 typedef struct failsoft_client failsoft_client;
+
+/**
+ * A chat-completion client over an ordered list of OpenAI-compatible targets (primary first),
+ * with per-attempt timeouts, one overall deadline, retries, fallover and one circuit breaker per
+ * target shared by every call made through it.
+ *
+ * Opaque; created by `failsoft_llm_new`, freed with `failsoft_llm_free`. Every function taking
+ * an LLM client may be called from any number of threads at once, except `failsoft_llm_free`,
+ * which must be the last call on it.
+ */
+typedef struct failsoft_llm failsoft_llm;
 
 /**
  * The result of a read: the data (as JSON text) plus where it came from, its version, its age
@@ -132,6 +153,13 @@ typedef void (*failsoft_log_callback)(int32_t level,
                                       const char *target,
                                       const char *message,
                                       void *user_data);
+
+/**
+ * A chunk callback: the chunk's JSON text (`{"object": "chat.completion.chunk", "choices":
+ * [{"delta": {"content": "…"}}], …}`, borrowed for the call) and the `user_data` given to
+ * `failsoft_llm_chat_stream`. Return true to go on, false to stop the stream.
+ */
+typedef bool (*failsoft_chunk_callback)(const char *chunk_json, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -683,6 +711,286 @@ failsoft_status failsoft_chat_variables(const char *messages_json, char **out_na
 failsoft_status failsoft_set_log_callback(failsoft_log_callback callback,
                                           int32_t max_level,
                                           void *user_data);
+
+/**
+ * Creates an LLM client from options given as JSON. Never touches the network and starts no
+ * thread.
+ *
+ * The options are core's `LlmSpec`, the names the Python keyword arguments and the Node options
+ * object use too; only `targets` is required:
+ *
+ * ```json
+ * {"targets": [
+ *    {"base_url": "https://api.openpipe.ai/api/v1", "api_key": "opk-…", "timeout_seconds": 10},
+ *    {"base_url": "https://api.openai.com/v1", "api_key": "sk-…", "model": "gpt-4o-mini"}],
+ *  "deadline_seconds": 40, "timeout_seconds": 60, "max_retries": 1,
+ *  "retry_after_cap_seconds": 2, "breaker_threshold": 3, "breaker_cooldown_seconds": 30,
+ *  "first_chunk_timeout_seconds": 5, "stop_statuses": [400, 413, 422]}
+ * ```
+ *
+ * - `targets`: primary first. `base_url` is the API root (the call goes to
+ *   `{base_url}/chat/completions`); `api_key` is sent as `Authorization: Bearer <key>` (none
+ *   when absent); `model` replaces the request's `model` (absent: the request's is kept);
+ *   `timeout_seconds` is the per-attempt timeout (for a stream, the idle timeout between reads),
+ *   defaulting to the top-level `timeout_seconds` (60).
+ * - `deadline_seconds`: one bound on the whole call (every attempt, retry wait and fallover;
+ *   for a stream, every chunk until `[DONE]`). Default: none.
+ * - Retries (SPEC §8): up to `max_retries` (default 1) per target, only for refused or reset
+ *   connections, timeouts, 408, 409, 429 and 5xx, after a backoff or the server's `Retry-After`
+ *   when it is at most `retry_after_cap_seconds` (default 2; a longer one falls over at once).
+ * - Fallover: every failure falls over to the next target except the HTTP statuses in
+ *   `stop_statuses` (default 400, 413, 422: the request itself is wrong), which end the call.
+ * - Breaker: after `breaker_threshold` (default 3) calls in a row failed on a target, it is
+ *   skipped for `breaker_cooldown_seconds` (default 30), then one call probes it. 0 disables it.
+ * - `first_chunk_timeout_seconds`: for streams, the longest wait for the first chunk before
+ *   falling over. Default: the target's timeout.
+ *
+ * Errors: `FAILSOFT_INVALID_ARGUMENT` for NULL arguments, invalid JSON, an unknown or mistyped
+ * option (the message names it: `targets[1].timeout_seconds: invalid type: …`), no target, a
+ * base URL that is not http(s), a negative or zero duration. No message contains an API key.
+ * Ownership: on success `*out_llm` is the caller's, freed with `failsoft_llm_free`; NULL on
+ * failure. Thread-safety: any thread.
+ *
+ * # Safety
+ * `options_json` is NULL or a NUL-terminated string; `out_llm` is NULL or writable.
+ */
+failsoft_status failsoft_llm_new(const char *options_json, struct failsoft_llm **out_llm);
+
+/**
+ * Frees an LLM client. NULL is ignored. Results it returned stay valid until freed themselves.
+ *
+ * Ownership: takes the client. Thread-safety: no other thread may use the client during or
+ * after this call (no call on it may still be running).
+ *
+ * # Safety
+ * `llm` is NULL or a client from `failsoft_llm_new` not freed yet.
+ */
+void failsoft_llm_free(struct failsoft_llm *llm);
+
+/**
+ * One chat completion: `POST {base_url}/chat/completions` on the targets in order until one
+ * answers (SPEC §8). Blocks the calling thread until the answer, the last failure or the
+ * deadline.
+ *
+ * `request_json` is the OpenAI request body (`{"model": …, "messages": […], …}`), sent
+ * untouched except `model`, which a target with its own `model` replaces. `"stream": true` is
+ * `FAILSOFT_INVALID_ARGUMENT`: use `failsoft_llm_chat_stream`.
+ *
+ * Returns `FAILSOFT_OK` with `*out_result` set when a target answered with a completion
+ * (`failsoft_chat_result_is_fallback` says whether it was a fallback). Otherwise the status of
+ * the error that ended the call: the last target's (`FAILSOFT_UNAVAILABLE` for refused or reset
+ * connections, 409, 429 and 5xx; `FAILSOFT_TIMEOUT` for a timeout, 408 and 504;
+ * `FAILSOFT_UNAUTHORIZED` for 401/403; `FAILSOFT_NOT_FOUND` for 404; `FAILSOFT_INVALID_RESPONSE`
+ * for an answer that is not a completion), `FAILSOFT_TIMEOUT` when the deadline ended it, or
+ * `FAILSOFT_INVALID_ARGUMENT` when a target refused the request itself with a stop status (400,
+ * 413, 422: no fallover) or the request is not a JSON object. The message is in
+ * `failsoft_last_error_message()` and every attempt in `failsoft_llm_last_attempts_json()`.
+ * No message contains an API key.
+ *
+ * Ownership: `*out_result` is the caller's, freed with `failsoft_chat_result_free`; NULL on
+ * failure. Thread-safety: any thread, concurrently (the calls share the breakers and the
+ * connection pool).
+ *
+ * # Safety
+ * `llm` is NULL or a live client; `request_json` is NULL or a NUL-terminated string;
+ * `out_result` is NULL or writable.
+ */
+failsoft_status failsoft_llm_chat(const struct failsoft_llm *llm,
+                                  const char *request_json,
+                                  struct failsoft_chat_result **out_result);
+
+/**
+ * A streaming chat completion (server-sent events): calls `on_chunk` with each chunk as it
+ * arrives, on the calling thread, and returns when the stream ends. Blocks the calling thread.
+ *
+ * The request is sent with `"stream": true`. Targets fall over only before the first chunk
+ * (connection errors, HTTP errors, no first chunk within `first_chunk_timeout_seconds`), so
+ * every chunk delivered comes from one target. Once a chunk was delivered the stream never
+ * falls over: it ends
+ * - after `data: [DONE]`: `FAILSOFT_OK`;
+ * - when `on_chunk` returns false: `FAILSOFT_OK` (the connection is closed; nothing more is
+ *   delivered);
+ * - when the connection breaks, stalls past the target's timeout, the deadline passes or the
+ *   server reports an error before `[DONE]`: `FAILSOFT_UNAVAILABLE`, `FAILSOFT_TIMEOUT` or
+ *   `FAILSOFT_INVALID_RESPONSE`, with a last error message saying the stream is incomplete
+ *   (`stream incomplete after 2 chunks: …`): never a clean-looking end.
+ *
+ * When no target could open a stream, the status and messages are those of
+ * `failsoft_llm_chat` (nothing was delivered).
+ *
+ * `out_meta` may be NULL. Otherwise it receives the stream's metadata whenever a stream was
+ * opened, whatever the status: served_by, is_fallback, the attempts that opened it,
+ * `failsoft_chat_result_chunks` (chunks delivered) and `failsoft_chat_result_incomplete` (true
+ * when it broke); its `failsoft_chat_result_json` is NULL. It is NULL when no stream was opened.
+ * On failure, `failsoft_llm_last_attempts_json()` holds the attempts too.
+ *
+ * `on_chunk` must not unwind (no C++ exception or `longjmp` out of it) and must not free `llm`;
+ * it may call other failsoft functions. `user_data` is passed through untouched.
+ *
+ * Ownership: `*out_meta` (when set) is the caller's, freed with `failsoft_chat_result_free`.
+ * Thread-safety: any thread, concurrently; `on_chunk` runs only on the calling thread, before
+ * this function returns.
+ *
+ * # Safety
+ * `llm` is NULL or a live client; `request_json` is NULL or a NUL-terminated string; `on_chunk`
+ * is safe to call with `user_data`; `out_meta` is NULL or writable.
+ */
+failsoft_status failsoft_llm_chat_stream(const struct failsoft_llm *llm,
+                                         const char *request_json,
+                                         failsoft_chunk_callback on_chunk,
+                                         void *user_data,
+                                         struct failsoft_chat_result **out_meta);
+
+/**
+ * The attempts of the failed LLM call (`failsoft_llm_chat`, `failsoft_llm_chat_stream`) that set
+ * this thread's last error, as a JSON array in the shape of `failsoft_chat_result_attempts_json`;
+ * NULL when there is no last error or it did not come from an LLM call (e.g. a NULL argument).
+ * `[]` when the call failed before any attempt (a request that is not a JSON object).
+ *
+ * Set and cleared together with the last error: the next failsoft call on this thread that
+ * succeeds or fails replaces it.
+ *
+ * Ownership: borrowed. Valid until the next failsoft call on this thread; copy it to keep it.
+ * Do not free it. Thread-safety: each thread has its own.
+ */
+const char *failsoft_llm_last_attempts_json(void);
+
+/**
+ * Each target's circuit breaker, in target order, as a JSON array of `"closed"`, `"open"`
+ * (skipped until its cooldown ends) or `"half_open"` (the next call probes it).
+ *
+ * Ownership: `*out_json` is the caller's, freed with `failsoft_string_free`; NULL on failure.
+ * Thread-safety: any thread, concurrently with calls.
+ *
+ * # Safety
+ * `llm` is NULL or a live client; `out_json` is NULL or writable.
+ */
+failsoft_status failsoft_llm_circuit_states_json(const struct failsoft_llm *llm, char **out_json);
+
+/**
+ * Frees a chat result. NULL is ignored.
+ *
+ * Ownership: takes the result; the borrowed strings it handed out become invalid.
+ * Thread-safety: no other thread may use the result during or after this call.
+ *
+ * # Safety
+ * `result` is NULL or a result from this library not freed yet.
+ */
+void failsoft_chat_result_free(struct failsoft_chat_result *result);
+
+/**
+ * The completion as compact JSON text, exactly as the target sent it
+ * (`{"id": …, "object": "chat.completion", "choices": [{"message": {"content": …}}], …}`).
+ *
+ * NULL for a stream's metadata (the last error is left alone), and when `result` is NULL (the
+ * last error is then `FAILSOFT_INVALID_ARGUMENT`). Ownership: borrowed from the result, valid
+ * until `failsoft_chat_result_free(result)`; do not free it. Made on the first call and kept.
+ * Thread-safety: any thread, concurrently.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+const char *failsoft_chat_result_json(const struct failsoft_chat_result *result);
+
+/**
+ * Whether a target other than the primary served the call (`served_by_index > 0`).
+ *
+ * false when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ * Ownership: nothing to free. Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+bool failsoft_chat_result_is_fallback(const struct failsoft_chat_result *result);
+
+/**
+ * The index in the options' `targets` of the target that served the call (0 = primary).
+ *
+ * -1 when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ * Ownership: nothing to free. Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+int64_t failsoft_chat_result_served_by_index(const struct failsoft_chat_result *result);
+
+/**
+ * The model sent to the target that served the call: the target's `model`, else the request's
+ * (never read from the response). NULL when neither had one.
+ *
+ * NULL too when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ * Ownership: borrowed from the result, valid until `failsoft_chat_result_free(result)`.
+ * Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+const char *failsoft_chat_result_served_by_model(const struct failsoft_chat_result *result);
+
+/**
+ * The base URL of the target that served the call, without credentials or query string.
+ *
+ * NULL when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ * Ownership: borrowed from the result, valid until `failsoft_chat_result_free(result)`.
+ * Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+const char *failsoft_chat_result_served_by_base_url(const struct failsoft_chat_result *result);
+
+/**
+ * Every attempt of the call, in order, the successful one last, as a JSON array of
+ * `{"target": 0, "model": "m" | null, "error_kind": "Unavailable" | null, "status": 503 | null,
+ * "elapsed_ms": 12.5, "skipped": false, "message": "…" | null}`. `error_kind` is the core's
+ * kind name (`NotFound`, `Unauthorized`, `Timeout`, `Unavailable`, `InvalidResponse`,
+ * `InvalidArgument`), null for the successful attempt; `skipped` is true (and `elapsed_ms` 0)
+ * for a target whose circuit breaker was open, so no request was made. Messages hold no secret.
+ *
+ * NULL when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ * Ownership: borrowed from the result, valid until `failsoft_chat_result_free(result)`. Made on
+ * the first call and kept. Thread-safety: any thread, concurrently.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+const char *failsoft_chat_result_attempts_json(const struct failsoft_chat_result *result);
+
+/**
+ * For a stream's metadata: the chunks delivered to the callback. 0 for `failsoft_llm_chat`'s
+ * result and when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ *
+ * Ownership: nothing to free. Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+uint64_t failsoft_chat_result_chunks(const struct failsoft_chat_result *result);
+
+/**
+ * For a stream's metadata: true when the stream broke before `[DONE]` (the call returned the
+ * error); false for a complete stream, one the callback stopped, and `failsoft_llm_chat`'s
+ * result. false when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ *
+ * Ownership: nothing to free. Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+bool failsoft_chat_result_incomplete(const struct failsoft_chat_result *result);
+
+/**
+ * The whole result as one JSON object: `{"completion": {…} | null, "served_by": {"index",
+ * "model", "base_url"}, "is_fallback", "attempts": […], "chunks", "incomplete"}`.
+ *
+ * Ownership: `*out_json` is the caller's, freed with `failsoft_string_free`; NULL on failure.
+ * Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result; `out_json` is NULL or writable.
+ */
+failsoft_status failsoft_chat_result_to_json(const struct failsoft_chat_result *result,
+                                             char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -72,6 +72,23 @@ impl Status {
 struct LastError {
     status: Status,
     message: CString,
+    /// The attempts of the failed LLM call behind this error, as JSON text (see
+    /// `failsoft_llm_last_attempts_json`); `None` for any other failure.
+    attempts: Option<CString>,
+}
+
+/// A failure on its way to the last error: the error, plus the attempts JSON when it is an LLM
+/// call's.
+pub(crate) struct Failure {
+    pub(crate) error: Error,
+    pub(crate) attempts: Option<serde_json::Value>,
+}
+
+impl From<Error> for Failure {
+    #[inline]
+    fn from(error: Error) -> Failure {
+        Failure { error, attempts: None }
+    }
 }
 
 thread_local! {
@@ -88,9 +105,13 @@ pub(crate) fn lossy_cstring(text: String) -> CString {
 }
 
 fn set_last_error(status: Status, message: String) -> Status {
+    set_last_error_with(status, message, None)
+}
+
+fn set_last_error_with(status: Status, message: String, attempts: Option<CString>) -> Status {
     let message = lossy_cstring(message);
     // `try_with`: during thread teardown the slot may be gone; the status still says enough.
-    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(LastError { status, message }));
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(LastError { status, message, attempts }));
     status
 }
 
@@ -133,6 +154,22 @@ pub(crate) fn landing_pad(body: impl FnOnce() -> Result<(), Error>) -> Status {
             Status::FAILSOFT_OK
         }
         Ok(Err(e)) => fail(&e),
+        Err(payload) => set_last_error(Status::FAILSOFT_PANIC, panic_message(payload)),
+    }
+}
+
+/// [`landing_pad`] for the LLM calls, whose failures also record their attempts.
+pub(crate) fn landing_pad_llm(body: impl FnOnce() -> Result<(), Failure>) -> Status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => {
+            clear_last_error();
+            Status::FAILSOFT_OK
+        }
+        Ok(Err(Failure { error, attempts })) => set_last_error_with(
+            Status::from(error.kind),
+            error.to_string(),
+            attempts.map(|a| lossy_cstring(a.to_string())),
+        ),
         Err(payload) => set_last_error(Status::FAILSOFT_PANIC, panic_message(payload)),
     }
 }
@@ -188,6 +225,20 @@ pub extern "C" fn failsoft_last_error_code() -> Status {
             .unwrap_or(Status::FAILSOFT_OK)
     })
     .unwrap_or(Status::FAILSOFT_PANIC)
+}
+
+/// The attempts JSON recorded with this thread's last error (`failsoft_llm_last_attempts_json`),
+/// borrowed like the message; NULL when there is none.
+pub(crate) fn last_error_attempts() -> *const c_char {
+    catch_unwind(|| {
+        LAST_ERROR
+            .try_with(|slot| match &*slot.borrow() {
+                Some(LastError { attempts: Some(a), .. }) => a.as_ptr(),
+                _ => std::ptr::null(),
+            })
+            .unwrap_or(std::ptr::null())
+    })
+    .unwrap_or(std::ptr::null())
 }
 
 /// Forgets this thread's last error (a borrowed message from `failsoft_last_error_message`

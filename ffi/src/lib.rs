@@ -2,7 +2,8 @@
 //! to the core's and back and nothing more; the behaviour lives in `failsoft` once.
 //!
 //! Conventions (the getsentry/symbolic and apache/opendal models):
-//! - typed opaque handles (`failsoft_client`, `failsoft_value`) with NULL-safe `*_free`;
+//! - typed opaque handles (`failsoft_client`, `failsoft_value`, `failsoft_llm`,
+//!   `failsoft_chat_result`) with NULL-safe `*_free`;
 //! - every fallible function returns a `failsoft_status`, with the message in a thread-local
 //!   last error; NULL or invalid UTF-8 in any argument is `FAILSOFT_INVALID_ARGUMENT`;
 //! - every export runs inside one landing pad (`error::landing_pad`) so a panic never unwinds
@@ -32,6 +33,11 @@ mod logging;
 
 mod listener;
 
+mod llm;
+
+/// cbindgen:ignore
+mod llm_json;
+
 /// cbindgen:ignore
 mod debug;
 
@@ -39,6 +45,7 @@ pub use args::failsoft_string_free;
 pub use client::Client;
 pub use error::Status;
 pub use listener::ChangeCallback;
+pub use llm::{ChatResult, ChunkCallback, Llm};
 pub use logging::LogCallback;
 pub use value::{Value, NO_VERSION};
 

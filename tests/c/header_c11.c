@@ -16,6 +16,12 @@
         }                                                                  \
     } while (0)
 
+static bool on_chunk(const char *chunk_json, void *user) {
+    (void)chunk_json;
+    (void)user;
+    return true;
+}
+
 static void on_change(const char *key, int64_t old_version, int64_t new_version, void *user) {
     (void)key;
     (void)old_version;
@@ -35,6 +41,9 @@ int main(void) {
     uint64_t listener = 0;
     failsoft_status status;
     failsoft_change_callback cb = on_change;
+    failsoft_chunk_callback chunk_cb = on_chunk;
+    failsoft_llm *llm = NULL;
+    failsoft_chat_result *result = NULL;
 
     CHECK(fd >= 0);
     f = fdopen(fd, "w");
@@ -67,6 +76,19 @@ int main(void) {
     CHECK(failsoft_client_status_json(client, &text) == FAILSOFT_OK);
     CHECK(strstr(text, "\"state\":\"ready\"") != NULL);
     failsoft_string_free(text);
+
+    /* The LLM client: no network until a call; a request that is not an object is refused
+     * before any attempt. */
+    CHECK(failsoft_llm_new("{\"targets\": [{\"base_url\": \"http://127.0.0.1:9/v1\"}]}", &llm) == FAILSOFT_OK);
+    CHECK(failsoft_llm_chat(llm, "[1]", &result) == FAILSOFT_INVALID_ARGUMENT && result == NULL);
+    CHECK(strcmp(failsoft_llm_last_attempts_json(), "[]") == 0);
+    CHECK(failsoft_llm_chat_stream(llm, "[1]", chunk_cb, NULL, &result) == FAILSOFT_INVALID_ARGUMENT);
+    CHECK(result == NULL && failsoft_chat_result_served_by_index(result) == -1);
+    CHECK(failsoft_llm_circuit_states_json(llm, &text) == FAILSOFT_OK);
+    CHECK(strcmp(text, "[\"closed\"]") == 0);
+    failsoft_string_free(text);
+    failsoft_chat_result_free(result);
+    failsoft_llm_free(llm);
 
     CHECK(failsoft_client_remove_listener(client, listener) == FAILSOFT_OK);
     CHECK(failsoft_client_close(client) == FAILSOFT_OK);

@@ -8,9 +8,11 @@
 # 2. installs the library into a scratch prefix (ffi/install.sh) and builds everything below
 #    against it through find_package(failsoft) and pkg-config, as a user's project would;
 # 3. the header compiled as C11 and C++17 with -Werror -pedantic, linked and run;
-# 4. examples/c/agent.c built with its one-line `cc` + pkg-config command, and run;
+# 4. examples/c/agent.c and examples/c/chat.c built with their one-line `cc` + pkg-config
+#    command, and run against failsoft-sim (chat: a refused primary falls over, plain and streamed);
 # 5. the GoogleTest suite (shared scenarios, template vectors, ABI conventions, behaviour
-#    against failsoft-sim) under AddressSanitizer + LeakSanitizer + UBSan: any report fails;
+#    against failsoft-sim, LLM calls with fallback) under AddressSanitizer + LeakSanitizer +
+#    UBSan: any report fails;
 # 6. a canary proving LeakSanitizer sees allocations made inside the Rust library;
 # 7. RSS growth over 1,000,000 warm failsoft_get/failsoft_value_free (< 1 MiB);
 # 8. the warm-read benchmark (printed).
@@ -98,6 +100,34 @@ if cc -std=c11 -Wall -Wextra -Werror -pedantic "$repo/examples/c/agent.c" $(pkg-
   fi
 else
   ko "agent example does not build"
+fi
+
+step "examples/c/chat.c with pkg-config: a refused primary falls over to the fallback"
+# shellcheck disable=SC2046
+if cc -std=c11 -Wall -Wextra -Werror -pedantic "$repo/examples/c/chat.c" $(pkg-config --cflags --libs failsoft) \
+  -Wl,-rpath,"$(pkg-config --variable=libdir failsoft)" -o "$bin/chat"; then
+  coproc SIM { exec "$FAILSOFT_SIM_BIN" --exit-on-stdin-eof; }
+  read -r sim_line <&"${SIM[0]}"
+  sim_url="$(printf '%s' "$sim_line" | sed -E 's/.*"url":"([^"]+)".*/\1/')"
+  # Nothing listens on port 9: the primary refuses, the simulator's /t/fallback answers.
+  plain="$(OPENAI_API_KEY=sk-primary FALLBACK_API_KEY=sk-fallback \
+    "$bin/chat" http://127.0.0.1:9/v1 primary-model "$sim_url/t/fallback/v1" fallback-model "Count to 3" 2>&1)" || true
+  streamed="$(OPENAI_API_KEY=sk-primary FALLBACK_API_KEY=sk-fallback \
+    "$bin/chat" --stream http://127.0.0.1:9/v1 primary-model "$sim_url/t/fallback/v1" fallback-model "Count to 3" 2>&1)" || true
+  sim_pid="$SIM_PID"
+  eval "exec ${SIM[1]}>&- ${SIM[0]}<&-"
+  wait "$sim_pid" 2>/dev/null || true
+  printf '%s\n%s\n' "$plain" "$streamed"
+  answer='^Hello from the simulator \[target=fallback\]$'
+  served='served by target 1 \(fallback-model at .*/t/fallback/v1\), is_fallback=1'
+  if grep -qE "$answer" <<<"$plain" && grep -qE "$served" <<<"$plain" &&
+    grep -qE "$answer" <<<"$streamed" && grep -qE "$served" <<<"$streamed"; then
+    ok "chat example"
+  else
+    ko "chat example"
+  fi
+else
+  ko "chat example does not build"
 fi
 
 # --- 5. GoogleTest under sanitizers ------------------------------------------------------------
