@@ -21,19 +21,32 @@ impl Source for Static {
 
 const READS: u64 = 2_000_000;
 
-fn run(client: &Client, key: &Key) -> Duration {
+/// This thread's CPU time: unlike wall time, it does not grow while other processes hold the
+/// cores, so it shows contention between the readers themselves on a busy machine.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec and a clock every Linux has.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// (wall time, CPU time) of READS reads.
+fn run(client: &Client, key: &Key) -> (Duration, Duration) {
     let start = Instant::now();
+    let cpu = thread_cpu();
     for _ in 0..READS {
         let v = client.get(std::hint::black_box(key)).unwrap();
         std::hint::black_box(&v);
     }
-    start.elapsed()
+    (start.elapsed(), thread_cpu() - cpu)
 }
 
-/// Median ns/read over `rounds` rounds of `threads` threads reading `keys[i % keys.len()]`.
-fn measure(client: &Arc<Client>, threads: usize, keys: &[Key], rounds: usize) -> (f64, f64) {
+/// Median (wall ns/read, reads/s, CPU ns/read) over `rounds` rounds of `threads` threads reading
+/// `keys[i % keys.len()]`.
+fn measure(client: &Arc<Client>, threads: usize, keys: &[Key], rounds: usize) -> (f64, f64, f64) {
     let mut per_read = Vec::new();
     let mut throughput = Vec::new();
+    let mut cpu_per_read = Vec::new();
     for _ in 0..rounds {
         let barrier = Arc::new(Barrier::new(threads));
         let handles: Vec<_> = (0..threads)
@@ -45,14 +58,19 @@ fn measure(client: &Arc<Client>, threads: usize, keys: &[Key], rounds: usize) ->
                 })
             })
             .collect();
-        let times: Vec<Duration> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let both: Vec<(Duration, Duration)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let times: Vec<Duration> = both.iter().map(|b| b.0).collect();
+        let cpu: f64 =
+            both.iter().map(|b| b.1.as_nanos() as f64 / READS as f64).sum::<f64>() / threads as f64;
+        cpu_per_read.push(cpu);
         let slowest = times.iter().max().unwrap().as_secs_f64();
         per_read.push(times.iter().map(|t| t.as_nanos() as f64 / READS as f64).sum::<f64>() / threads as f64);
         throughput.push((READS * threads as u64) as f64 / slowest);
     }
-    per_read.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    throughput.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (per_read[rounds / 2], throughput[rounds / 2])
+    for v in [&mut per_read, &mut throughput, &mut cpu_per_read] {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    }
+    (per_read[rounds / 2], throughput[rounds / 2], cpu_per_read[rounds / 2])
 }
 
 fn main() {
@@ -63,26 +81,28 @@ fn main() {
     let keys: Vec<Key> = (0..64).map(|i| Key::new(format!("prompt-{i}"))).collect();
     client.prefetch(&keys, None).unwrap();
     let rounds = 5;
-    let (one, one_tp) = measure(&client, 1, &keys[..1], rounds);
-    let (two_own, two_own_tp) = measure(&client, 2, &keys[..2], rounds);
-    let (two_same, two_same_tp) = measure(&client, 2, &keys[..1], rounds);
+    let (one, one_tp, one_cpu) = measure(&client, 1, &keys[..1], rounds);
+    let (two_own, two_own_tp, two_own_cpu) = measure(&client, 2, &keys[..2], rounds);
+    let (two_same, two_same_tp, two_same_cpu) = measure(&client, 2, &keys[..1], rounds);
     println!(
         "warm read (Client::get on a cached key), median of {rounds} rounds of {READS} reads per thread"
     );
-    println!("{:<34} {:>10} {:>16} {:>8}", "", "ns/read", "reads/s total", "scaling");
-    println!("{:<34} {:>10.1} {:>16.0} {:>8}", "1 thread", one, one_tp, "1.00x");
     println!(
-        "{:<34} {:>10.1} {:>16.0} {:>7.2}x",
-        "2 threads, a key each",
-        two_own,
-        two_own_tp,
-        two_own_tp / one_tp
+        "scaling (wall) = total reads/s over 1 thread's; scaling (cpu) = 2 x 1-thread CPU ns / per-thread"
     );
+    println!("CPU ns, which other processes holding a core do not skew\n");
     println!(
-        "{:<34} {:>10.1} {:>16.0} {:>7.2}x",
-        "2 threads, the same key",
-        two_same,
-        two_same_tp,
-        two_same_tp / one_tp
+        "{:<26} {:>9} {:>9} {:>15} {:>15} {:>14}",
+        "", "ns/read", "cpu ns", "reads/s total", "scaling (wall)", "scaling (cpu)"
     );
+    let row = |name: &str, ns: f64, cpu: f64, tp: f64, threads: f64| {
+        println!(
+            "{name:<26} {ns:>9.1} {cpu:>9.1} {tp:>15.0} {:>14.2}x {:>13.2}x",
+            tp / one_tp,
+            threads * one_cpu / cpu
+        );
+    };
+    row("1 thread", one, one_cpu, one_tp, 1.0);
+    row("2 threads, a key each", two_own, two_own_cpu, two_own_tp, 2.0);
+    row("2 threads, the same key", two_same, two_same_cpu, two_same_tp, 2.0);
 }
