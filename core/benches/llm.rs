@@ -2,8 +2,9 @@
 //! 1. overhead of a call through failsoft over a direct HTTP call to the same endpoint;
 //! 2. time to an answer when the primary refuses connections, over the fallback's own latency;
 //! 3. time to an answer when the primary hangs, with a 1 s per-attempt timeout.
-//! `cargo bench -p failsoft --bench llm`. With FAILSOFT_BENCH_SIM_URL set, it uses that simulator
-//! (bench/llm/run.sh runs the official openai client against the same one).
+//!
+//! Run with `cargo bench -p failsoft --bench llm`; `bench/llm/run.sh` runs it and then the
+//! official openai client on the same kind of dead primary, and prints both.
 
 use failsoft::http::Http;
 use failsoft::llm::{LlmClient, LlmOptions, Target};
