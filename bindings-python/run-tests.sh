@@ -4,11 +4,13 @@
 # against the simulator.
 #
 #   cargo build --release -p failsoft-sim     # once, beforehand
+#   cargo build --release -p failsoft-cli     # for the `failsoft pull` test (skipped without it)
 #   bash bindings-python/run-tests.sh [pytest args...]
 #
 # Environment: PYTHON (default python3, >= 3.10 for the dev tools), FAILSOFT_PY_VENV (default
 # bindings-python/.venv, reused between runs), FAILSOFT_SIM_BIN (default
-# target/release/failsoft-sim), CARGO_TARGET_DIR (where the extension is built).
+# target/release/failsoft-sim), FAILSOFT_BIN (the CLI, default target/release/failsoft),
+# CARGO_TARGET_DIR (where the extension is built).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +18,9 @@ root="$(cd "$here/.." && pwd)"
 python="${PYTHON:-python3}"
 venv="${FAILSOFT_PY_VENV:-$here/.venv}"
 export FAILSOFT_SIM_BIN="${FAILSOFT_SIM_BIN:-$root/target/release/failsoft-sim}"
+if [ -z "${FAILSOFT_BIN:-}" ] && [ -x "$root/target/release/failsoft" ]; then
+    export FAILSOFT_BIN="$root/target/release/failsoft"
+fi
 
 if [ ! -x "$FAILSOFT_SIM_BIN" ]; then
     echo "run-tests.sh: $FAILSOFT_SIM_BIN not found; run: cargo build --release -p failsoft-sim" >&2

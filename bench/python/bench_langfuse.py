@@ -2,7 +2,8 @@
 
 Measures, with both clients' default settings:
 
-1. warm ``get_prompt`` latency (the prompt is cached): median and p99 over many reads;
+1. warm ``get_prompt`` latency (the prompt is cached): median and p99 over many reads, the two
+   SDKs alternating in blocks so that both see the same load;
 2. time to the fallback on a cold start (a fresh process, nothing cached) while the backend
    answers HTTP 500;
 3. the same while the backend hangs (accepts the request and never answers).
@@ -31,6 +32,7 @@ from simulator import Simulator  # noqa: E402
 PK, SK = "pk-lf-test", "sk-lf-test"  # the simulator's default fixture
 PROMPT = "movie-critic"
 FALLBACK = "Do you like {{movie}}?"
+SDKS = ("langfuse", "failsoft")
 
 
 def make_client(sdk: str, url: str) -> Callable[[], Any]:
@@ -57,24 +59,31 @@ def timer_overhead_ns(reads: int) -> float:
     return statistics.median(samples)
 
 
-def warm(sdk: str, url: str, reads: int, overhead: float) -> Dict[str, float]:
-    get = make_client(sdk, url)
-    first = get()
-    assert not first.is_fallback, f"{sdk}: the warm-up read fell back"
-    for _ in range(min(1000, reads)):
-        get()
-    samples: List[float] = []
+def warm(url: str, reads: int, overhead: float, rounds: int = 10) -> Dict[str, Dict[str, float]]:
+    """Warm reads of both SDKs, alternating in ``rounds`` blocks so that both see the same load
+    on the machine (a shared or busy machine otherwise skews the ratio)."""
+    gets = {sdk: make_client(sdk, url) for sdk in SDKS}
+    samples: Dict[str, List[float]] = {sdk: [] for sdk in SDKS}
+    for sdk, get in gets.items():
+        first = get()
+        assert not first.is_fallback, f"{sdk}: the warm-up read fell back"
+        for _ in range(min(1000, reads)):
+            get()
     clock = time.perf_counter_ns
-    for _ in range(reads):
-        t0 = clock()
-        p = get()
-        samples.append(max(0.0, clock() - t0 - overhead))
-    assert not p.is_fallback
-    samples.sort()
-    return {
-        "median_us": statistics.median(samples) / 1000,
-        "p99_us": samples[int(len(samples) * 0.99) - 1] / 1000,
-    }
+    per_round = max(1, reads // rounds)
+    for _ in range(rounds):
+        for sdk, get in gets.items():
+            out = samples[sdk]
+            for _ in range(per_round):
+                t0 = clock()
+                p = get()
+                out.append(max(0.0, clock() - t0 - overhead))
+            assert not p.is_fallback
+    result = {}
+    for sdk, s in samples.items():
+        s.sort()
+        result[sdk] = {"median_us": statistics.median(s) / 1000, "p99_us": s[int(len(s) * 0.99) - 1] / 1000}
+    return result
 
 
 def cold_child(sdk: str, url: str) -> None:
@@ -131,8 +140,8 @@ def main() -> None:
     rows = []
     with Simulator() as sim:
         overhead = timer_overhead_ns(args.warm_reads)
-        w_lf = warm("langfuse", sim.url, args.warm_reads, overhead)
-        w_fs = warm("failsoft", sim.url, args.warm_reads, overhead)
+        w = warm(sim.url, args.warm_reads, overhead)
+        w_lf, w_fs = w["langfuse"], w["failsoft"]
         rows.append(("warm get_prompt, median", fmt_us(w_lf["median_us"]), fmt_us(w_fs["median_us"]),
                      w_lf["median_us"] / w_fs["median_us"]))
         rows.append(("warm get_prompt, p99", fmt_us(w_lf["p99_us"]), fmt_us(w_fs["p99_us"]),
@@ -155,8 +164,8 @@ def main() -> None:
     table = [header] + [(r[0], r[1], r[2], f"{r[3]:,.1f}×") for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     print(f"\nPython {sys.version.split()[0]}; {args.warm_reads} warm reads of get_prompt(name, fallback=...) "
-          f"each (timer overhead {overhead:.0f} ns subtracted); {args.cold_runs} cold starts on 500 and 1 on a "
-          "hang, each in a fresh process\n")
+          f"each, alternating in 10 blocks (timer overhead {overhead:.0f} ns subtracted); "
+          f"{args.cold_runs} cold starts on 500 and 1 on a hang, each in a fresh process\n")
     for i, row in enumerate(table):
         print("| " + " | ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)) + " |")
         if i == 0:

@@ -3,44 +3,35 @@
 //! # The warm path
 //!
 //! A read of a key that has a cached value stays attached to Python (releasing and re-taking
-//! the GIL would cost more than the read, and much more when other threads want the GIL): it asks
-//! the core for the cached value without waiting, and returns the Python object converted the
-//! last time, as long as the payload (`Arc` identity) is the same. Anything that can wait (a cold
-//! read, TTL 0, prefetch, close) runs with the GIL released.
+//! the GIL would cost more than the read, and much more when other threads want the GIL): it
+//! finds the key's `Cell` with one or two dict lookups on the caller's own argument objects (no
+//! string conversion, no key construction: the cell holds the core `Key`), asks the core for the
+//! cached value (`Client::peek`: never fetches, never waits), and returns the Python object
+//! converted the last time, as long as the payload (`Arc` identity) is the same. The arguments
+//! are taken raw (see `args.rs`). Anything that can wait (a cold read, TTL 0, prefetch, close)
+//! runs with the GIL released.
 
+use crate::args::{add_method, given, trampoline, CallArgs, Params};
 use crate::convert::{from_py, to_frozen, to_plain};
 use crate::errors::{prefetch_error, to_pyerr};
 use crate::lifecycle::{shutting_down, with_python};
 use crate::prompt::{PromptData, PyPrompt};
 use crate::value::{PyChange, PyValue};
 use failsoft::config::{config_key, get_or_create_config, ConfigOptions};
-use failsoft::prompt::{fallback_prompt, prompt_key};
+use failsoft::prompt::{prompt_key, PromptRequest};
 use failsoft::spec::seconds;
 use failsoft::{ClientSpec, Error, Fallback, Key, Payload, Prompt, PromptKind, ReadOptions, ValueSource};
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
+use std::ffi::CStr;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-/// A `fallback` argument: absent, a value, or a zero-argument callable.
-pub enum FallbackArg {
-    Missing,
-    Given(Py<PyAny>),
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for FallbackArg {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        Ok(FallbackArg::Given(obj.to_owned().unbind()))
-    }
-}
 
 /// What a read sends to the core: a JSON value, or a Python callable to call only when needed.
 enum FallbackSpec {
@@ -50,20 +41,23 @@ enum FallbackSpec {
 }
 
 impl FallbackSpec {
-    /// `None` counts as "no fallback" when `none_is_missing` (prompts: a `None` prompt means nothing).
-    fn from_arg(py: Python<'_>, arg: FallbackArg, none_is_missing: bool) -> PyResult<FallbackSpec> {
+    /// The `fallback` argument (`None`: not given). An explicit Python `None` counts as "no
+    /// fallback" when `none_is_missing` (prompts: a `None` prompt means nothing).
+    fn from_arg(arg: Option<&Bound<'_, PyAny>>, none_is_missing: bool) -> PyResult<FallbackSpec> {
         match arg {
-            FallbackArg::Missing => Ok(FallbackSpec::None),
-            FallbackArg::Given(obj) => {
-                let b = obj.bind(py);
-                if b.is_none() && none_is_missing {
-                    Ok(FallbackSpec::None)
-                } else if b.is_callable() {
-                    Ok(FallbackSpec::Lazy(obj))
-                } else {
-                    Ok(FallbackSpec::Value(from_py(b, "fallback")?))
-                }
-            }
+            None => Ok(FallbackSpec::None),
+            Some(b) if b.is_none() && none_is_missing => Ok(FallbackSpec::None),
+            Some(b) if b.is_callable() => Ok(FallbackSpec::Lazy(b.clone().unbind())),
+            Some(b) => Ok(FallbackSpec::Value(from_py(b, "fallback")?)),
+        }
+    }
+
+    /// The core's fallback; a function is called (with the GIL) only when the core serves it.
+    fn to_core<'a>(&'a self, stash: &'a Stash) -> Option<Fallback<'a>> {
+        match self {
+            FallbackSpec::None => None,
+            FallbackSpec::Value(v) => Some(Fallback::Value(v.clone())),
+            FallbackSpec::Lazy(f) => Some(Fallback::Lazy(Box::new(move || call_lazy(f, stash)))),
         }
     }
 }
@@ -116,9 +110,6 @@ impl Wrapper {
 enum Kind {
     Value,
     Prompt,
-    /// Configs are converted by the core (`get_or_create_config`); their cells only mark keys
-    /// read before.
-    Config,
 }
 
 /// A payload's data converted to Python once, shared by every object built from it.
@@ -128,13 +119,23 @@ enum Converted {
 }
 
 impl Converted {
-    fn new(py: Python<'_>, kind: Kind, key: &Key, value: &failsoft::Value) -> PyResult<Converted> {
+    /// `parsed`: the prompt the core already parsed from `value`, when it did.
+    fn new(
+        py: Python<'_>,
+        kind: Kind,
+        key: &Key,
+        value: &failsoft::Value,
+        parsed: Option<Prompt>,
+    ) -> PyResult<Converted> {
         Ok(match kind {
-            Kind::Value | Kind::Config => Converted::Value(to_frozen(py, value.data())?.unbind()),
+            Kind::Value => Converted::Value(to_frozen(py, value.data())?.unbind()),
             Kind::Prompt => {
-                let core = Prompt::from_value(value)
-                    .map_err(|e| if e.key.is_empty() { e.with_key(key) } else { e })
-                    .map_err(|e| to_pyerr(py, &e))?;
+                let core = match parsed {
+                    Some(p) => p,
+                    None => Prompt::from_value(value)
+                        .map_err(|e| if e.key.is_empty() { e.with_key(key) } else { e })
+                        .map_err(|e| to_pyerr(py, &e))?,
+                };
                 Converted::Prompt(PromptData::new(py, core)?)
             }
         })
@@ -161,17 +162,74 @@ struct CellState {
     wrapper: Option<Wrapper>,
 }
 
-/// One key's Python side: its converted data and last object. Cells of plain keys are also
-/// indexed by the caller's Python string (`front` dicts), so a warm read finds its key with one
-/// dict lookup and no string conversion.
+/// One key's Python side: the core `Key` (built once), its converted data and last object.
+/// The `front` dicts index cells by the caller's own argument objects, so a warm read finds its
+/// key with one or two dict lookups and no string conversion.
 #[pyclass(frozen, module = "failsoft._native")]
 struct Cell {
     key: Key,
     kind: Kind,
-    /// A value from the cache was served: the next read may try the non-waiting path first.
-    warm: AtomicBool,
     /// Only locked with the GIL held and never across a call into Python.
     state: Mutex<CellState>,
+}
+
+/// A front dict holding more entries than this is emptied before it grows (callers building key
+/// strings at run time must not grow it without bound; the cells themselves stay in `cells`).
+const FRONT_CAP: usize = 4096;
+
+/// Slots of the identity caches in front of the front dicts (a power of two).
+const RECENT: usize = 16;
+
+/// A cell found by the identity of the caller's argument objects: the same `str` literal at a
+/// call site is the same object on every call, so a pointer comparison replaces the dict
+/// lookup. The slot holds the objects, so their addresses cannot be reused while it exists; only
+/// exact `str` and `int` objects (immutable) are used.
+struct RecentSlot {
+    name: Py<PyAny>,
+    /// The label or version object; `None` for neither.
+    qualifier: Option<Py<PyAny>>,
+    cell: Py<Cell>,
+}
+
+/// A small direct-mapped cache of `RecentSlot`s. Only locked with the GIL held and never across
+/// a call into Python.
+type Recent = Mutex<[Option<RecentSlot>; RECENT]>;
+
+fn recent_index(name: &Bound<'_, PyAny>, qualifier: Option<&Bound<'_, PyAny>>) -> usize {
+    let q = qualifier.map_or(0, |q| q.as_ptr() as usize);
+    ((name.as_ptr() as usize >> 4) ^ (q >> 4)) & (RECENT - 1)
+}
+
+/// The cell cached for exactly these objects, if any.
+fn recent_get<'py>(
+    recent: &Recent,
+    name: &Bound<'py, PyAny>,
+    qualifier: Option<&Bound<'py, PyAny>>,
+) -> Option<Bound<'py, Cell>> {
+    let slots = lock(recent);
+    let slot = slots[recent_index(name, qualifier)].as_ref()?;
+    let same_q = match (&slot.qualifier, qualifier) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.as_ptr() == b.as_ptr(),
+        _ => false,
+    };
+    (slot.name.as_ptr() == name.as_ptr() && same_q).then(|| slot.cell.bind(name.py()).clone())
+}
+
+fn recent_put(
+    recent: &Recent,
+    name: &Bound<'_, PyAny>,
+    qualifier: Option<&Bound<'_, PyAny>>,
+    cell: &Py<Cell>,
+) {
+    let py = name.py();
+    let slot = RecentSlot {
+        name: name.clone().unbind(),
+        qualifier: qualifier.map(|q| q.clone().unbind()),
+        cell: cell.clone_ref(py),
+    };
+    let old = lock(recent)[recent_index(name, qualifier)].replace(slot);
+    drop(old); // outside the lock: dropping Python objects may run arbitrary code
 }
 
 /// An `on_change` callback, shared by the client (for the GC) and the core's listener.
@@ -191,8 +249,13 @@ pub struct PyClient {
     core: ManuallyDrop<failsoft::Client>,
     /// Key text → `Cell`, for `get(key)`.
     value_front: Py<PyDict>,
-    /// Label, version or None → prompt name → `Cell`, for `get_prompt(name, label=, version=)`.
+    /// Prompt name → `Cell`, for `get_prompt(name)` (no label, no version).
     prompt_front: Py<PyDict>,
+    /// Label or version → prompt name → `Cell`, for `get_prompt(name, label=)` / `(version=)`.
+    prompt_front_by: Py<PyDict>,
+    /// Identity caches in front of `value_front` and the prompt fronts.
+    value_recent: Recent,
+    prompt_recent: Recent,
     cells: Mutex<HashMap<(Kind, Key), Py<Cell>>>,
     configs: Mutex<HashMap<Key, ConfigSlot>>,
     /// The `on_change` callbacks by listener id; the core's listeners share the slots.
@@ -224,50 +287,15 @@ impl PyClient {
         if let Some(c) = lock(&self.cells).get(&(kind, key.clone())) {
             return Ok(c.clone_ref(py));
         }
-        let cell = Py::new(
-            py,
-            Cell {
-                key: key.clone(),
-                kind,
-                warm: AtomicBool::new(false),
-                state: Mutex::new(CellState::default()),
-            },
-        )?;
+        let cell = Py::new(py, Cell { key: key.clone(), kind, state: Mutex::default() })?;
         let mut cells = lock(&self.cells);
         Ok(cells.entry((kind, key.clone())).or_insert(cell).clone_ref(py))
     }
 
-    /// The warm path: the cached value without waiting, when the key had one before and the
-    /// read's TTL is not 0 (TTL 0 fetches on every read).
+    /// The warm path: the cached value, fresh or stale, without fetching or waiting (`None` when
+    /// nothing is cached or the TTL is 0).
     fn cached_read(&self, cell: &Cell, ttl: Option<Duration>) -> Option<failsoft::Value> {
-        if !cell.warm.load(Ordering::Relaxed) || ttl.unwrap_or(self.core().ttl()).is_zero() {
-            return None;
-        }
-        let opts = ReadOptions { ttl, ..Default::default() };
-        match self.core().get_nowait(&cell.key, opts) {
-            Ok(v) if matches!(v.source, ValueSource::Fresh | ValueSource::Stale) => Some(v),
-            // Evicted (404) or never fetched: the next reads take the waiting path.
-            _ => {
-                cell.warm.store(false, Ordering::Relaxed);
-                None
-            }
-        }
-    }
-
-    /// `get(key)` / `get_prompt(name)` of a key read before: one dict lookup, one core read.
-    fn warm_front(
-        &self,
-        py: Python<'_>,
-        front: &Bound<'_, PyDict>,
-        name: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<Py<PyAny>>> {
-        let Some(found) = front.get_item(name)? else { return Ok(None) };
-        let cell = found.cast_into::<Cell>()?;
-        let cell = cell.get();
-        match self.cached_read(cell, None) {
-            Some(v) => self.wrap(py, cell, &v).map(Some),
-            None => Ok(None),
-        }
+        self.core().peek(&cell.key, ttl)
     }
 
     /// The slow path: a read that may wait, with the GIL released. A fallback function is called
@@ -278,35 +306,27 @@ impl PyClient {
         key: &Key,
         ttl: Option<Duration>,
         fallback: FallbackSpec,
-        map: impl Fn(Json) -> failsoft::Result<Json> + Send + Sync,
     ) -> PyResult<failsoft::Value> {
         let stash: Stash = Mutex::new(None);
         let result = py.detach(|| {
-            let fallback = match &fallback {
-                FallbackSpec::None => None,
-                FallbackSpec::Value(v) => Some(Fallback::Value(map(v.clone())?)),
-                FallbackSpec::Lazy(f) => {
-                    let (stash, map) = (&stash, &map);
-                    Some(Fallback::Lazy(Box::new(move || map(call_lazy(f, stash)?))))
-                }
-            };
-            let opts = ReadOptions { ttl, fallback, ..Default::default() };
+            let opts = ReadOptions { ttl, fallback: fallback.to_core(&stash), ..Default::default() };
             self.core().get_with(key, opts)
         });
-        match result {
-            Ok(v) => Ok(v),
-            Err(e) => Err(match lock(&stash).take() {
-                Some(py_err) => py_err,
-                None => to_pyerr(py, &e),
-            }),
-        }
+        result.map_err(|e| unstash(py, &stash, &e))
     }
 
     /// The Python object for `value` read through `cell`: the same object as last time while the
     /// payload, source and error are the same; a fallback (the caller's data) is built anew.
-    fn wrap(&self, py: Python<'_>, cell: &Cell, value: &failsoft::Value) -> PyResult<Py<PyAny>> {
+    /// `parsed`: the prompt the core already parsed from `value`.
+    fn wrap(
+        &self,
+        py: Python<'_>,
+        cell: &Cell,
+        value: &failsoft::Value,
+        parsed: Option<Prompt>,
+    ) -> PyResult<Py<PyAny>> {
         if value.source == ValueSource::Fallback {
-            return Converted::new(py, cell.kind, &cell.key, value)?.build(py, value);
+            return Converted::new(py, cell.kind, &cell.key, value, parsed)?.build(py, value);
         }
         let known = {
             let st = lock(&cell.state);
@@ -320,7 +340,7 @@ impl PyClient {
         };
         let converted = match known {
             Some(c) => c,
-            None => Converted::new(py, cell.kind, &cell.key, value)?,
+            None => Converted::new(py, cell.kind, &cell.key, value, parsed)?,
         };
         let keep = converted.clone_ref(py);
         let obj = converted.build(py, value)?;
@@ -332,41 +352,271 @@ impl PyClient {
         };
         let old = {
             let mut st = lock(&cell.state);
-            let old = (st.data.replace((value.payload.data.clone(), keep)), st.wrapper.replace(wrapper));
-            // A snapshot is not in the cache: its key keeps taking the waiting path.
-            cell.warm
-                .store(matches!(value.source, ValueSource::Fresh | ValueSource::Stale), Ordering::Relaxed);
-            old
+            (st.data.replace((value.payload.data.clone(), keep)), st.wrapper.replace(wrapper))
         };
         drop(old); // outside the lock: dropping Python objects may run arbitrary code
         Ok(obj)
     }
 
-    /// A read through `cell`: the warm path, else a waiting read.
+    /// A read of a plain key through `cell`: the warm path, else a waiting read.
     fn read(
         &self,
         py: Python<'_>,
         cell: &Cell,
         ttl: Option<Duration>,
-        fallback: impl FnOnce(Python<'_>) -> PyResult<(FallbackSpec, FallbackMap)>,
+        fallback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         if let Some(v) = self.cached_read(cell, ttl) {
-            return self.wrap(py, cell, &v);
+            return self.wrap(py, cell, &v, None);
         }
-        let (spec, map) = fallback(py)?;
-        let value = self.waiting_read(py, &cell.key, ttl, spec, map)?;
-        self.wrap(py, cell, &value)
+        let spec = FallbackSpec::from_arg(fallback, false)?;
+        let value = self.waiting_read(py, &cell.key, ttl, spec)?;
+        self.wrap(py, cell, &value, None)
+    }
+
+    /// A prompt read that may wait, through the core's `PromptRequest` (fallback checks and
+    /// conversion to prompt JSON included), with the GIL released.
+    #[allow(clippy::too_many_arguments)]
+    fn prompt_read(
+        &self,
+        py: Python<'_>,
+        cell: &Cell,
+        name: String,
+        label: Option<String>,
+        version: Option<u64>,
+        kind: PromptKind,
+        ttl: Option<Duration>,
+        fallback: FallbackSpec,
+    ) -> PyResult<Py<PyAny>> {
+        let stash: Stash = Mutex::new(None);
+        let result = py.detach(|| {
+            let request = PromptRequest {
+                name,
+                label,
+                version,
+                kind: Some(kind),
+                fallback: fallback.to_core(&stash),
+                ttl,
+                cold_deadline: None,
+            };
+            request.get_value(self.core())
+        });
+        let (value, prompt) = result.map_err(|e| unstash(py, &stash, &e))?;
+        self.wrap(py, cell, &value, Some(prompt))
     }
 }
 
-/// Turns a caller's fallback JSON into what the core serves (prompts: the prompt JSON).
-type FallbackMap = Box<dyn Fn(Json) -> failsoft::Result<Json> + Send + Sync>;
+/// The Python exception of a fallback function when it ended the read, else `e`.
+fn unstash(py: Python<'_>, stash: &Stash, e: &Error) -> PyErr {
+    match lock(stash).take() {
+        Some(py_err) => py_err,
+        None => to_pyerr(py, e),
+    }
+}
 
 fn key_text(key: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     match key.cast::<PyString>() {
         Ok(s) => Ok(s.to_cow()?.into_owned()),
         Err(_) => Err(PyTypeError::new_err(format!("{what} must be a str, not {}", key.get_type().name()?))),
     }
+}
+
+/// `get(key, fallback=<none>, ttl_seconds=None)`.
+static GET: Params<3> = Params::new("get", ["key", "fallback", "ttl_seconds"], 3);
+/// `get_prompt(name, *, label=None, version=None, type="text", fallback=None, cache_ttl_seconds=None)`.
+static GET_PROMPT: Params<6> =
+    Params::new("get_prompt", ["name", "label", "version", "type", "fallback", "cache_ttl_seconds"], 1);
+
+const GET_DOC: &CStr = c"get($self, key, fallback=..., ttl_seconds=None)
+--
+
+Reads `key` (SPEC §2): never waits once the key has a value; with nothing cached, waits at most
+the cold deadline, then serves the snapshot, the fallback (a value, `None` included, or a
+zero-argument function called only when needed), or raises the typed error.";
+
+const GET_PROMPT_DOC: &CStr = c"get_prompt($self, name, *, label=None, version=None, type='text', fallback=None, cache_ttl_seconds=None)
+--
+
+Reads a prompt by name and label or version (label `production` when neither), like the Langfuse
+SDK's `get_prompt`, with a fallback (a template string, a list of messages, or a function
+returning one) served when nothing is cached and the source cannot answer.";
+
+/// Adds the read methods to the class (see `args.rs` for why they are not `#[pymethods]`).
+pub fn add_read_methods(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    add_method(cls, c"get", GET_DOC, get_fast)?;
+    add_method(cls, c"get_prompt", GET_PROMPT_DOC, get_prompt_fast)
+}
+
+unsafe extern "C" fn get_fast(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS method of `Client`.
+    unsafe { trampoline(slf, args, nargs, kwnames, |slf, a| client_of(slf).get(a)) }
+}
+
+unsafe extern "C" fn get_prompt_fast(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: as above.
+    unsafe { trampoline(slf, args, nargs, kwnames, |slf, a| client_of(slf).get_prompt(a)) }
+}
+
+/// The client behind a method's `self`.
+fn client_of<'a>(slf: &'a Bound<'_, PyAny>) -> &'a PyClient {
+    // SAFETY: a method descriptor only calls its function with an instance of its class (or of
+    // a subclass), which CPython checks before the call.
+    unsafe { slf.cast_unchecked::<PyClient>() }.get()
+}
+
+impl PyClient {
+    /// `get(key, fallback=<none>, ttl_seconds=None)`: see `GET_DOC`.
+    fn get(&self, a: &CallArgs<'_, '_>) -> PyResult<Py<PyAny>> {
+        let py = a.py();
+        let [key, fallback, ttl_seconds] = GET.parse(a)?;
+        let key = key.ok_or_else(|| GET.missing(0))?;
+        let ttl = opt_seconds("ttl_seconds", GET.seconds(2, ttl_seconds)?)?;
+        let front = self.value_front.bind(py);
+        // Only exact str objects index the front dict (no user-defined `__eq__` / `__hash__`).
+        let exact = key.is_exact_instance_of::<PyString>();
+        let cell = match exact.then(|| recent_get(&self.value_recent, &key, None)).flatten() {
+            Some(cell) => cell,
+            None => {
+                let known = if exact { front_cell(front, &key)? } else { None };
+                let cell = match known {
+                    Some(cell) => cell.unbind(),
+                    None => {
+                        let parsed = Key::parse(&key_text(&key, "key")?);
+                        let cell = self.cell(py, Kind::Value, &parsed)?;
+                        if exact {
+                            remember(front, &key, &cell)?;
+                        }
+                        cell
+                    }
+                };
+                if exact {
+                    recent_put(&self.value_recent, &key, None, &cell);
+                }
+                cell.into_bound(py)
+            }
+        };
+        self.read(py, cell.get(), ttl, fallback.as_deref())
+    }
+
+    /// `get_prompt(name, *, label=None, version=None, type="text", fallback=None,
+    /// cache_ttl_seconds=None)`: see `GET_PROMPT_DOC`.
+    fn get_prompt(&self, a: &CallArgs<'_, '_>) -> PyResult<Py<PyAny>> {
+        let py = a.py();
+        let [name, label, version, r#type, fallback, cache_ttl_seconds] = GET_PROMPT.parse(a)?;
+        let name = name.ok_or_else(|| GET_PROMPT.missing(0))?;
+        let (label, version) = (given(label), given(version));
+        let ttl = opt_seconds("cache_ttl_seconds", GET_PROMPT.seconds(5, cache_ttl_seconds)?)?;
+        // The front index: the name alone when neither label nor version is given, else the
+        // label (or version) object, then the name. Only exact str and int objects are used as
+        // keys (no user-defined `__eq__` / `__hash__`, no `3.0` standing for version 3).
+        // `Some(qualifier)` when the read can be indexed: `Some(None)` for neither label nor version.
+        let indexed = match (label, version) {
+            _ if !name.is_exact_instance_of::<PyString>() => None,
+            (None, None) => Some(None),
+            (Some(q), None) if q.is_exact_instance_of::<PyString>() => Some(Some(q)),
+            (None, Some(q)) if q.is_exact_instance_of::<PyInt>() => Some(Some(q)),
+            _ => None,
+        };
+        if let Some(q) = indexed {
+            let cell = match recent_get(&self.prompt_recent, &name, q.as_deref()) {
+                Some(cell) => Some(cell),
+                None => {
+                    let found = front_cell(&self.prompt_index(py, q)?, &name)?;
+                    if let Some(c) = &found {
+                        recent_put(&self.prompt_recent, &name, q.as_deref(), &c.clone().unbind());
+                    }
+                    found
+                }
+            };
+            if let Some(cell) = cell {
+                if let Some(v) = self.cached_read(cell.get(), ttl) {
+                    return self.wrap(py, cell.get(), &v, None);
+                }
+            }
+        }
+        // Not cached (or TTL 0): the core's `PromptRequest` reads it.
+        let text = key_text(&name, "name")?;
+        let label = label.map(|l| key_text(&l, "label")).transpose()?;
+        let bad_version =
+            || to_pyerr(py, &Error::invalid_argument("version must be a non-negative int").with_key(&text));
+        let version = match version {
+            Some(v) if v.is_instance_of::<PyBool>() => return Err(bad_version()),
+            Some(v) => Some(v.extract::<u64>().map_err(|_| bad_version())?),
+            None => None,
+        };
+        let kind = match r#type {
+            None => PromptKind::Text,
+            Some(t) => {
+                let t = t.cast::<PyString>().map_err(|_| GET_PROMPT.wrong_type(3, "str", &t))?;
+                PromptKind::parse(&t.to_cow()?).map_err(|e| to_pyerr(py, &e))?
+            }
+        };
+        let key = prompt_key(&text, label.as_deref(), version).map_err(|e| to_pyerr(py, &e))?;
+        let cell = self.cell(py, Kind::Prompt, &key)?;
+        if let Some(q) = indexed {
+            remember(&self.prompt_index(py, q)?, &name, &cell)?;
+            recent_put(&self.prompt_recent, &name, q.as_deref(), &cell);
+        }
+        if let Some(v) = self.cached_read(cell.get(), ttl) {
+            return self.wrap(py, cell.get(), &v, None);
+        }
+        let spec = FallbackSpec::from_arg(fallback.as_deref(), true)?;
+        self.prompt_read(py, cell.get(), text, label, version, kind, ttl, spec)
+    }
+
+    /// The front dict of prompts read with label (or version) `q`, or with neither.
+    fn prompt_index<'py>(
+        &self,
+        py: Python<'py>,
+        q: Option<Borrowed<'_, 'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        match q {
+            None => Ok(self.prompt_front.bind(py).clone()),
+            Some(q) => self.qualified_front(py, &q),
+        }
+    }
+
+    /// The front dict of prompts read with label (or version) `q`, created on first use.
+    fn qualified_front<'py>(&self, py: Python<'py>, q: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let outer = self.prompt_front_by.bind(py);
+        if let Some(inner) = outer.get_item(q)? {
+            // SAFETY: only dicts are stored in `prompt_front_by`.
+            return Ok(unsafe { inner.cast_into_unchecked::<PyDict>() });
+        }
+        let inner = PyDict::new(py);
+        if outer.len() >= FRONT_CAP {
+            outer.clear();
+        }
+        outer.set_item(q, &inner)?;
+        Ok(inner)
+    }
+}
+
+/// The cell indexed under `name` in `front`, if any.
+fn front_cell<'py>(
+    front: &Bound<'py, PyDict>,
+    name: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, Cell>>> {
+    // SAFETY: only cells are stored in the front dicts.
+    Ok(front.get_item(name)?.map(|found| unsafe { found.cast_into_unchecked::<Cell>() }))
+}
+
+/// Indexes `cell` under `name` in `front`.
+fn remember(front: &Bound<'_, PyDict>, name: &Bound<'_, PyAny>, cell: &Py<Cell>) -> PyResult<()> {
+    if front.len() >= FRONT_CAP {
+        front.clear();
+    }
+    front.set_item(name, cell)
 }
 
 #[pymethods]
@@ -413,111 +663,12 @@ impl PyClient {
             core: ManuallyDrop::new(core),
             value_front: PyDict::new(py).unbind(),
             prompt_front: PyDict::new(py).unbind(),
+            prompt_front_by: PyDict::new(py).unbind(),
             cells: Mutex::new(HashMap::new()),
             configs: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Reads `key` (SPEC §2): never waits once the key has a value; with nothing cached, waits at
-    /// most the cold deadline, then serves the snapshot, the fallback (a value, `None` included,
-    /// or a zero-argument function called only when needed), or raises the typed error.
-    #[pyo3(signature = (key, fallback = FallbackArg::Missing, ttl_seconds = None))]
-    fn get(
-        &self,
-        py: Python<'_>,
-        key: &Bound<'_, PyAny>,
-        fallback: FallbackArg,
-        ttl_seconds: Option<f64>,
-    ) -> PyResult<Py<PyAny>> {
-        if ttl_seconds.is_none() {
-            if let Some(obj) = self.warm_front(py, self.value_front.bind(py), key)? {
-                return Ok(obj);
-            }
-        }
-        let parsed = Key::parse(&key_text(key, "key")?);
-        let ttl = opt_seconds("ttl_seconds", ttl_seconds)?;
-        let cell = self.cell(py, Kind::Value, &parsed)?;
-        if ttl_seconds.is_none() {
-            self.value_front.bind(py).set_item(key, &cell)?;
-        }
-        self.read(py, cell.get(), ttl, |py| Ok((FallbackSpec::from_arg(py, fallback, false)?, Box::new(Ok))))
-    }
-
-    /// Reads a prompt by name and label or version (label `production` when neither), like the
-    /// Langfuse SDK's `get_prompt`, with a fallback (a template string, a list of messages, or a
-    /// function returning one) served when nothing is cached and the source cannot answer.
-    #[pyo3(signature = (name, *, label = None, version = None, r#type = "text", fallback = None,
-                        cache_ttl_seconds = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn get_prompt(
-        &self,
-        py: Python<'_>,
-        name: &Bound<'_, PyAny>,
-        label: Option<&Bound<'_, PyAny>>,
-        version: Option<&Bound<'_, PyAny>>,
-        r#type: &str,
-        fallback: Option<Py<PyAny>>,
-        cache_ttl_seconds: Option<f64>,
-    ) -> PyResult<Py<PyAny>> {
-        // The front index is keyed by the label (or version, or None) object, then the name.
-        let qualifier = match (label, version) {
-            (Some(_), Some(_)) => None,
-            (Some(l), None) => Some(l.clone()),
-            (None, Some(v)) => Some(v.clone()),
-            (None, None) => Some(py.None().into_bound(py)),
-        };
-        let front = match (&qualifier, cache_ttl_seconds) {
-            (Some(q), None) => Some(q),
-            _ => None,
-        };
-        if let Some(q) = front {
-            if let Some(inner) = self.prompt_front.bind(py).get_item(q)? {
-                if let Some(obj) = self.warm_front(py, inner.cast::<PyDict>()?, name)? {
-                    return Ok(obj);
-                }
-            }
-        }
-        let text = key_text(name, "name")?;
-        let label = label.map(|l| key_text(l, "label")).transpose()?;
-        let version = match version {
-            Some(v) => Some(v.extract::<u64>().map_err(|_| {
-                to_pyerr(py, &Error::invalid_argument("version must be a non-negative int").with_key(&text))
-            })?),
-            None => None,
-        };
-        let key = prompt_key(&text, label.as_deref(), version).map_err(|e| to_pyerr(py, &e))?;
-        let ttl = opt_seconds("cache_ttl_seconds", cache_ttl_seconds)?;
-        let kind = PromptKind::parse(r#type).map_err(|e| to_pyerr(py, &e))?;
-        let cell = self.cell(py, Kind::Prompt, &key)?;
-        if let Some(q) = front {
-            let outer = self.prompt_front.bind(py);
-            let inner = match outer.get_item(q)? {
-                Some(d) => d.cast_into::<PyDict>()?,
-                None => {
-                    let d = PyDict::new(py);
-                    outer.set_item(q, &d)?;
-                    d
-                }
-            };
-            inner.set_item(name, &cell)?;
-        }
-        self.read(py, cell.get(), ttl, |py| {
-            let spec =
-                FallbackSpec::from_arg(py, fallback.map_or(FallbackArg::Missing, FallbackArg::Given), true)?;
-            // A fallback value is checked before the read, so a bad one fails even when the
-            // source answers (as the core's `PromptRequest` does); a function's result when served.
-            let spec = match spec {
-                FallbackSpec::Value(v) => {
-                    FallbackSpec::Value(fallback_prompt(&text, v, Some(kind)).map_err(|e| to_pyerr(py, &e))?)
-                }
-                other => other,
-            };
-            let map: FallbackMap = match &spec {
-                FallbackSpec::Lazy(_) => Box::new(move |v| fallback_prompt(&text, v, Some(kind))),
-                _ => Box::new(Ok),
-            };
-            Ok((spec, map))
+            value_recent: Mutex::default(),
+            prompt_recent: Mutex::default(),
         })
     }
 
@@ -546,8 +697,7 @@ impl PyClient {
         };
         let key = config_key("", env, version.as_deref()).map_err(|e| to_pyerr(py, &e))?;
         let ttl = opt_seconds("ttl_seconds", ttl_seconds)?;
-        let cell = self.cell(py, Kind::Config, &key)?;
-        if let Some(v) = self.cached_read(cell.get(), ttl) {
+        if let Some(v) = self.core().peek(&key, ttl) {
             let slots = lock(&self.configs);
             if let Some(s) = slots.get(&key) {
                 if s.version == v.payload.version && s.fetched_at == v.payload.fetched_at {
@@ -572,7 +722,6 @@ impl PyClient {
                 obj: obj.clone_ref(py),
             };
             let old = lock(&self.configs).insert(key, slot);
-            cell.get().warm.store(true, Ordering::Relaxed);
             drop(old);
         }
         Ok(obj)

@@ -2,10 +2,12 @@
 //! more: every behaviour (cache, refresh, prompts, configs, templates) is the core's. The
 //! pure-Python layer in `python/failsoft/` adds the source classes, typed configs and exceptions.
 
+mod args;
 mod client;
 mod convert;
 mod errors;
 mod lifecycle;
+mod llm;
 mod logging;
 mod prompt;
 mod value;
@@ -87,9 +89,12 @@ fn chat_variables<'py>(py: Python<'py>, messages: &Bound<'py, PyAny>) -> PyResul
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     m.add_class::<client::PyClient>()?;
+    client::add_read_methods(&m.py().get_type::<client::PyClient>())?;
     m.add_class::<value::PyValue>()?;
     m.add_class::<value::PyChange>()?;
     m.add_class::<prompt::PyPrompt>()?;
+    m.add_class::<llm::PyLlm>()?;
+    m.add_class::<llm::PyChatStream>()?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(variables, m)?)?;
     m.add_function(wrap_pyfunction!(compile_chat, m)?)?;

@@ -82,6 +82,17 @@ class Simulator:
     def publish_blueprint(self, body: Dict[str, Any]) -> Any:
         return self._call("POST", "/_sim/opik/blueprints", body)
 
+    def set_openai(self, **options: Any) -> Any:
+        """``reply`` and / or ``chunk_delay_ms`` of the OpenAI-compatible routes."""
+        return self._call("POST", "/_sim/openai", options)
+
+    def last_openai_request(self, target: str) -> Any:
+        """The JSON body of the last chat request ``/t/{target}/v1`` received."""
+        return self._call("GET", "/_sim/openai/last?target=" + urllib.parse.quote(target))
+
+    def openai_base_url(self, target: str) -> str:
+        return f"{self.url}/t/{target}/v1"
+
     def state(self) -> Any:
         return self._call("GET", "/_sim/state")
 

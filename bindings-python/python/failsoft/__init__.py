@@ -3,7 +3,7 @@ vendor fails.
 
 A read never waits on the network once a key has a value, and never fails when the caller gave
 a fallback. See ``Client``, ``Client.get_prompt``, ``Client.get_or_create_config`` and
-``Client.get``.
+``Client.get``; for LLM calls that fall over between targets, ``OpenAI``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,16 @@ from ._errors import (
     Unavailable,
 )
 from ._frozen import FrozenDict, FrozenList, thaw
+from ._llm import (
+    Attempt,
+    ChatCompletion,
+    ChatCompletionChunk,
+    OpenAI,
+    OpenAICompatibleClient,
+    OpenAIObject,
+    ServedBy,
+    Stream,
+)
 from ._native import Change, Prompt, Value, chat_variables, compile, compile_chat, variables
 from ._sources import File, Http, Langfuse, Opik, Source
 
@@ -55,6 +65,14 @@ __all__ = [
     "variables",
     "compile_chat",
     "chat_variables",
+    "OpenAI",
+    "OpenAICompatibleClient",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "Stream",
+    "ServedBy",
+    "Attempt",
+    "OpenAIObject",
 ]
 
 # Before the interpreter finalizes: library threads stop touching Python (see lifecycle.rs).
@@ -62,6 +80,8 @@ _atexit.register(_native._shutdown)
 
 # Public classes show (and pickle) as `failsoft.X`, wherever they are defined.
 for _cls in (Client, Config, Error, NotFound, Unauthorized, Timeout, Unavailable, InvalidResponse,
-             InvalidArgument, PrefetchError, FrozenDict, FrozenList, Http, File, Langfuse, Opik):
+             InvalidArgument, PrefetchError, FrozenDict, FrozenList, Http, File, Langfuse, Opik, OpenAI,
+             OpenAICompatibleClient, ChatCompletion, ChatCompletionChunk, Stream, ServedBy, Attempt,
+             OpenAIObject):
     _cls.__module__ = __name__
 del _cls

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 __all__ = [
     "Error",
@@ -21,16 +21,22 @@ class Error(Exception):
 
     ``kind`` is the stable name of the error (``"NotFound"``, ...), ``key`` the key it concerns
     (empty when not about a key), ``status`` the HTTP status behind it when there was one, and
-    ``message`` the text without the key. Messages never contain a secret.
+    ``message`` the text without the key. Messages never contain a secret. An error of an LLM
+    call (``failsoft.OpenAI``) also has ``attempts``: every attempt the call made
+    (``failsoft.Attempt``), in order; empty for other errors.
     """
 
     kind: str = "Error"
 
-    def __init__(self, message: str = "", *, key: str = "", status: Optional[int] = None) -> None:
+    def __init__(
+        self, message: str = "", *, key: str = "", status: Optional[int] = None, attempts: Optional[List[Any]] = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.key = key
         self.status = status
+        # LLM calls (failsoft.OpenAI): every attempt made, as `failsoft.Attempt` objects.
+        self.attempts: List[Any] = list(attempts or [])
 
     def __str__(self) -> str:
         return f"{self.key}: {self.message}" if self.key else self.message

@@ -20,6 +20,8 @@ __all__ = [
     "chat_variables",
     "_prompt_from_json",
     "_shutdown",
+    "_Llm",
+    "_ChatStream",
     "__version__",
 ]
 
@@ -208,3 +210,34 @@ def chat_variables(messages: Sequence[Mapping[str, Any]], /) -> List[str]:
 
 def _prompt_from_json(data: Mapping[str, Any], source: str = "fresh") -> Prompt: ...
 def _shutdown() -> None: ...
+
+@final
+class _Llm:
+    """One ``failsoft::llm::LlmClient`` (``failsoft.OpenAI`` keeps one per target list)."""
+
+    def __new__(cls, spec: Mapping[str, Any]) -> _Llm: ...
+    def chat(self, request: Mapping[str, Any]) -> tuple[Dict[str, Any], Any, bool, List[Any]]:
+        """``(completion, served_by, is_fallback, attempts)``; the GIL is released while waiting."""
+    def chat_stream(self, request: Mapping[str, Any]) -> _ChatStream:
+        """Opens a stream (falling over until its first chunk arrived)."""
+    def circuit_states(self) -> List[Literal["closed", "open", "half_open"]]: ...
+
+@final
+class _ChatStream:
+    """A stream that delivered its first chunk; ``next()`` reads one chunk (GIL released)."""
+
+    def __iter__(self) -> _ChatStream: ...
+    def __next__(self) -> Dict[str, Any]: ...
+    def close(self) -> None: ...
+    @property
+    def served_by(self) -> Any: ...
+    @property
+    def is_fallback(self) -> bool: ...
+    @property
+    def attempts(self) -> List[Any]: ...
+    @property
+    def incomplete(self) -> bool: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def chunks(self) -> int: ...

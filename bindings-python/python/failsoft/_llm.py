@@ -1,0 +1,576 @@
+"""LLM calls with fallback (SPEC §8), shaped like the OpenAI SDK and OpenPipe's ``fallback``::
+
+    client = failsoft.OpenAI(
+        base_url="https://api.openpipe.ai/api/v1", api_key=..., timeout=10,
+        fallback_client=failsoft.OpenAICompatibleClient(base_url="https://api.openai.com/v1", api_key=...),
+    )
+    completion = client.chat.completions.create(
+        model="openpipe:my-ft-model",
+        messages=[{"role": "system", "content": "count to 10"}],
+        fallback={"model": "gpt-4o-mini", "timeout": 20},
+    )
+    completion.choices[0].message.content, completion.is_fallback, completion.served_by
+
+The work is the core's ``failsoft::llm::LlmClient``: targets tried in order, per-attempt
+timeouts and one optional deadline, one short retry within a target, fallover on connection
+errors, timeouts, 401/403/404, 408/409/429 and 5xx (never on 400/413/422), and a circuit breaker
+per target. This module turns the OpenAI-style arguments into its options JSON and its answers
+into OpenAI-style objects. Calls wait with the GIL released.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Dict,
+    FrozenSet,
+    Iterator,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Type,
+    Union,
+    cast,
+    overload,
+)
+
+from ._errors import InvalidArgument
+from ._native import _ChatStream, _Llm
+
+__all__ = [
+    "OpenAI",
+    "OpenAICompatibleClient",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "Stream",
+    "ServedBy",
+    "Attempt",
+    "OpenAIObject",
+]
+
+_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+# One native client per distinct target list and options, per `OpenAI` instance (so the
+# breakers are shared by its calls); the least recently used goes past this many.
+_MAX_NATIVE = 64
+
+
+@dataclass(frozen=True)
+class ServedBy:
+    """The target that answered: its index in the target list (0 the primary, 1 the first
+    fallback, ...), the model sent to it, and its base URL without credentials."""
+
+    index: int
+    model: Optional[str]
+    base_url: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a call, in order (or a target skipped because its circuit breaker was
+    open: ``skipped`` true, no request made). ``error_kind`` is the failsoft error's kind
+    (``"Unavailable"``, ``"Timeout"``, ...), ``None`` for the attempt that succeeded; ``status``
+    the HTTP status when an answer arrived; ``message`` what went wrong, never a secret."""
+
+    target: int
+    model: Optional[str]
+    error_kind: Optional[str]
+    status: Optional[int]
+    elapsed_ms: float
+    skipped: bool
+    message: Optional[str]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+class OpenAIObject:
+    """Attribute access over a JSON object from the server, read-only, like the OpenAI SDK's
+    models: ``completion.choices[0].message.content``. A field the OpenAI type defines but the
+    server left out reads as ``None``; any other missing name raises ``AttributeError``.
+    ``to_dict()`` gives the server's JSON (a copy), ``to_json()`` the same as text."""
+
+    __slots__ = ("_data", "_attrs")
+    _fields: ClassVar[FrozenSet[str]] = frozenset()
+    _children: ClassVar[Dict[str, str]] = {}
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        attrs = {k: _wrap(v, self._children.get(k)) for k, v in data.items()}
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_attrs", attrs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._attrs[name]
+        except KeyError:
+            pass
+        if name in self._fields:
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only (use to_dict() for a mutable copy)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __dir__(self) -> List[str]:
+        return sorted(set(object.__dir__(self)) | set(self._attrs) | set(self._fields))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OpenAIObject):
+            return type(self) is type(other) and self._data == other._data
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._attrs.items())
+        return f"{type(self).__name__}({inner})"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The server's JSON object, as a new plain dict."""
+        return copy.deepcopy(dict(self._data))
+
+    def to_json(self, *, indent: Optional[int] = 2) -> str:
+        """The server's JSON object as text."""
+        return json.dumps(self._data, indent=indent)
+
+    def model_dump(self) -> Dict[str, Any]:
+        """``to_dict()``, under pydantic's name (as the OpenAI SDK's objects have it)."""
+        return self.to_dict()
+
+    def model_dump_json(self, *, indent: Optional[int] = None) -> str:
+        """``to_json()``, under pydantic's name."""
+        return self.to_json(indent=indent)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.to_dict(),))
+
+
+def _model(name: str, fields: str, children: Optional[Dict[str, str]] = None) -> Type[OpenAIObject]:
+    namespace = {"__slots__": (), "_fields": frozenset(fields.split()), "_children": children or {}}
+    cls = cast(Type[OpenAIObject], type(name, (OpenAIObject,), namespace))
+    cls.__module__ = "failsoft"
+    return cls
+
+
+# The OpenAI SDK's chat types (openai.types.chat), by the fields they define.
+_MODELS: Dict[str, Type[OpenAIObject]] = {}
+for _name, _fields, _children in [
+    ("Function", "arguments name", None),
+    ("ChatCompletionMessageToolCall", "id function type", {"function": "Function"}),
+    ("FunctionCall", "arguments name", None),
+    ("ChatCompletionAudio", "id data expires_at transcript", None),
+    (
+        "ChatCompletionMessage",
+        "content refusal role annotations audio function_call tool_calls",
+        {"tool_calls": "ChatCompletionMessageToolCall", "function_call": "FunctionCall", "audio": "ChatCompletionAudio"},
+    ),
+    ("ChoiceLogprobs", "content refusal", None),
+    ("Choice", "finish_reason index logprobs message", {"message": "ChatCompletionMessage", "logprobs": "ChoiceLogprobs"}),
+    ("CompletionTokensDetails", "accepted_prediction_tokens audio_tokens reasoning_tokens rejected_prediction_tokens", None),
+    ("PromptTokensDetails", "audio_tokens cached_tokens", None),
+    (
+        "CompletionUsage",
+        "completion_tokens prompt_tokens total_tokens completion_tokens_details prompt_tokens_details",
+        {"completion_tokens_details": "CompletionTokensDetails", "prompt_tokens_details": "PromptTokensDetails"},
+    ),
+    ("ChoiceDeltaToolCallFunction", "arguments name", None),
+    ("ChoiceDeltaToolCall", "index id function type", {"function": "ChoiceDeltaToolCallFunction"}),
+    ("ChoiceDeltaFunctionCall", "arguments name", None),
+    (
+        "ChoiceDelta",
+        "content function_call refusal role tool_calls",
+        {"tool_calls": "ChoiceDeltaToolCall", "function_call": "ChoiceDeltaFunctionCall"},
+    ),
+    ("ChunkChoice", "delta finish_reason index logprobs", {"delta": "ChoiceDelta", "logprobs": "ChoiceLogprobs"}),
+]:
+    _MODELS[_name] = _model(_name, _fields, _children)
+del _name, _fields, _children
+
+
+def _wrap(v: Any, model: Optional[str]) -> Any:
+    if isinstance(v, dict):
+        return _MODELS.get(model or "", OpenAIObject)(v)
+    if isinstance(v, list):
+        return [_wrap(x, model) for x in v]
+    return v
+
+
+class ChatCompletion(OpenAIObject):
+    """A completion as the server sent it (``id``, ``model``, ``choices``, ``usage``, ...), plus
+    who served it: ``is_fallback`` (a target other than the primary answered), ``served_by`` and
+    ``attempts``."""
+
+    __slots__ = ("is_fallback", "served_by", "attempts")
+    _fields = frozenset("id choices created model object service_tier system_fingerprint usage".split())
+    _children = {"choices": "Choice", "usage": "CompletionUsage"}
+
+    if TYPE_CHECKING:  # set in `_from_native`
+        is_fallback: bool
+        served_by: ServedBy
+        attempts: List[Attempt]
+
+    @classmethod
+    def _from_native(
+        cls, data: Dict[str, Any], served_by: ServedBy, is_fallback: bool, attempts: List[Attempt]
+    ) -> ChatCompletion:
+        c = cls(data)
+        object.__setattr__(c, "is_fallback", is_fallback)
+        object.__setattr__(c, "served_by", served_by)
+        object.__setattr__(c, "attempts", attempts)
+        return c
+
+    def __reduce__(self) -> Any:
+        return (ChatCompletion._from_native, (self.to_dict(), self.served_by, self.is_fallback, self.attempts))
+
+
+class ChatCompletionChunk(OpenAIObject):
+    """One chunk of a stream, as the server sent it (``choices[0].delta.content``, ...)."""
+
+    __slots__ = ()
+    _fields = frozenset("id choices created model object service_tier system_fingerprint usage".split())
+    _children = {"choices": "ChunkChoice", "usage": "CompletionUsage"}
+
+
+class Stream(Iterator[ChatCompletionChunk]):
+    """A streaming completion that already received its first chunk (the last point where it
+    could fall over). Iterate it for each ``ChatCompletionChunk``, read from the connection as it
+    arrives (the GIL is released while waiting). It ends after the server's ``[DONE]``; a stream
+    that breaks, stalls or passes the deadline before that raises ``failsoft.Unavailable``,
+    ``Timeout`` or ``InvalidResponse`` whose message says it is incomplete (and ``incomplete``
+    turns true). Leaving the loop early: ``close()`` it, or use it in a ``with`` block."""
+
+    def __init__(self, native: _ChatStream) -> None:
+        self._native = native
+        self.is_fallback: bool = native.is_fallback
+        self.served_by: ServedBy = native.served_by
+        self.attempts: List[Attempt] = native.attempts
+
+    def __iter__(self) -> Stream:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        return ChatCompletionChunk(next(self._native))
+
+    @property
+    def incomplete(self) -> bool:
+        """True once the stream ended with an error before the server's end."""
+        return self._native.incomplete
+
+    @property
+    def done(self) -> bool:
+        """True once the server's ``[DONE]`` arrived."""
+        return self._native.done
+
+    def close(self) -> None:
+        """Closes the connection; idempotent."""
+        self._native.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Stream(served_by={self.served_by!r}, done={self.done}, incomplete={self.incomplete})"
+
+
+def _seconds(name: str, v: Optional[float]) -> Optional[float]:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InvalidArgument(f"{name} must be a number of seconds, got {type(v).__name__}")
+    return float(v)
+
+
+def _count(name: str, v: Optional[int]) -> Optional[int]:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise InvalidArgument(f"{name} must be a non-negative int")
+    return v
+
+
+def _string(name: str, v: Optional[str]) -> Optional[str]:
+    if v is not None and not isinstance(v, str):
+        raise InvalidArgument(f"{name} must be a str, got {type(v).__name__}")
+    return v
+
+
+class OpenAICompatibleClient:
+    """An OpenAI-compatible API that serves fallbacks (OpenPipe's ``OpenAICompatibleClient``).
+
+    ``base_url`` defaults to ``OPENAI_BASE_URL``, else ``https://api.openai.com/v1``;
+    ``api_key`` to ``OPENAI_API_KEY`` (sent as ``Authorization: Bearer``, never shown);
+    ``timeout`` is the per-attempt timeout in seconds of the fallbacks it serves.
+    """
+
+    def __init__(
+        self, *, base_url: Optional[str] = None, api_key: Optional[str] = None, timeout: Optional[float] = None
+    ) -> None:
+        self.base_url: str = _string("base_url", base_url) or os.environ.get("OPENAI_BASE_URL") or _DEFAULT_BASE_URL
+        self.api_key: Optional[str] = _string("api_key", api_key) or os.environ.get("OPENAI_API_KEY")
+        self.timeout: Optional[float] = _seconds("timeout", timeout)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, timeout={self.timeout!r})"
+
+
+FallbackSpec = Mapping[str, Any]
+"""One fallback: ``{"model": ..., "timeout": seconds, "client": OpenAICompatibleClient}``, each
+optional (the request's model; the client's timeout, else the ``OpenAI`` client's; the
+``fallback_client``, else the primary's own API)."""
+
+
+class OpenAI(OpenAICompatibleClient):
+    """An OpenAI-compatible client whose chat completions fall over to fallback targets::
+
+        client = failsoft.OpenAI(base_url=..., api_key=..., timeout=10,
+                                 fallback_client=failsoft.OpenAICompatibleClient(base_url=..., api_key=...))
+        client.chat.completions.create(model=..., messages=..., fallback={"model": "gpt-4o-mini"})
+
+    ``timeout`` (seconds) bounds each attempt on the primary, and on fallbacks that set none
+    (default 60). Options beyond the OpenAI SDK's, with the names of the shared LLM options JSON:
+    ``max_retries`` (retries on one target before falling over, default 1), ``deadline_seconds``
+    (one bound on a whole call, streams included; default none), ``first_chunk_timeout_seconds``
+    (streams: the wait for the first chunk before falling over; default the target's timeout),
+    ``retry_after_cap_seconds`` (the longest ``Retry-After`` honoured, default 2),
+    ``breaker_threshold`` (failed calls in a row before a target is skipped, default 3; 0 never)
+    and ``breaker_cooldown_seconds`` (how long it is skipped, default 30), ``stop_statuses``
+    (statuses that end a call without fallover, default ``[400, 413, 422]``).
+    ``openpipe={"fallback_client": ...}`` is OpenPipe's spelling of ``fallback_client``.
+
+    One native client (and so one circuit breaker per target) serves every call with the same
+    target list. Thread-safe. Creating it never touches the network.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        fallback_client: Optional[OpenAICompatibleClient] = None,
+        openpipe: Optional[Mapping[str, Any]] = None,
+        deadline_seconds: Optional[float] = None,
+        first_chunk_timeout_seconds: Optional[float] = None,
+        retry_after_cap_seconds: Optional[float] = None,
+        breaker_threshold: Optional[int] = None,
+        breaker_cooldown_seconds: Optional[float] = None,
+        stop_statuses: Optional[Sequence[int]] = None,
+    ) -> None:
+        super().__init__(base_url=base_url, api_key=api_key, timeout=timeout)
+        if openpipe is not None:
+            if not isinstance(openpipe, Mapping):
+                raise InvalidArgument("openpipe must be a dict ({'fallback_client': ...})")
+            if fallback_client is None:
+                fallback_client = openpipe.get("fallback_client")
+        if fallback_client is not None and not isinstance(fallback_client, OpenAICompatibleClient):
+            raise InvalidArgument("fallback_client must be a failsoft.OpenAICompatibleClient")
+        self.fallback_client: Optional[OpenAICompatibleClient] = fallback_client
+        self.max_retries: Optional[int] = _count("max_retries", max_retries)
+        self._options: Dict[str, Any] = {
+            "deadline_seconds": _seconds("deadline_seconds", deadline_seconds),
+            "first_chunk_timeout_seconds": _seconds("first_chunk_timeout_seconds", first_chunk_timeout_seconds),
+            "retry_after_cap_seconds": _seconds("retry_after_cap_seconds", retry_after_cap_seconds),
+            "breaker_threshold": _count("breaker_threshold", breaker_threshold),
+            "breaker_cooldown_seconds": _seconds("breaker_cooldown_seconds", breaker_cooldown_seconds),
+            "stop_statuses": None if stop_statuses is None else [_status(s) for s in stop_statuses],
+        }
+        self._natives: OrderedDict[str, _Llm] = OrderedDict()
+        self._lock = threading.Lock()
+        self.chat = Chat(self)
+
+    def _native(self, fallback: Any, timeout: Optional[float]) -> _Llm:
+        """The native client for this call's targets, one per distinct target list."""
+        primary_timeout = _seconds("timeout", timeout)
+        if primary_timeout is None:
+            primary_timeout = self.timeout
+        targets: List[Dict[str, Any]] = [
+            {"base_url": self.base_url, "api_key": self.api_key, "timeout_seconds": primary_timeout}
+        ]
+        for i, fb in enumerate(_fallback_list(fallback)):
+            name = f"fallback[{i}]" if isinstance(fallback, (list, tuple)) else "fallback"
+            if not isinstance(fb, Mapping):
+                raise InvalidArgument(f"{name} must be a dict ({{'model', 'timeout', 'client'}})")
+            unknown = sorted(set(fb) - {"model", "timeout", "client"})
+            if unknown:
+                raise InvalidArgument(f"{name} has unknown option(s) {', '.join(map(repr, unknown))}")
+            client = fb.get("client") or self.fallback_client
+            if client is not None and not isinstance(client, OpenAICompatibleClient):
+                raise InvalidArgument(f"{name}['client'] must be a failsoft.OpenAICompatibleClient")
+            t = _seconds(f"{name}['timeout']", fb.get("timeout"))
+            if t is None:
+                t = client.timeout if client is not None and client.timeout is not None else self.timeout
+            api = client if client is not None else self
+            targets.append(
+                {
+                    "base_url": api.base_url,
+                    "api_key": api.api_key,
+                    "model": _string(f"{name}['model']", fb.get("model")),
+                    "timeout_seconds": t,
+                }
+            )
+        spec: Dict[str, Any] = {"targets": [_without_none(t) for t in targets], "max_retries": self.max_retries}
+        spec.update(self._options)
+        spec = _without_none(spec)
+        # The key is a digest: the API keys are not kept in one more readable place.
+        key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+        with self._lock:
+            llm = self._natives.get(key)
+            if llm is not None:
+                self._natives.move_to_end(key)
+                return llm
+        llm = _Llm(spec)
+        with self._lock:
+            llm = self._natives.setdefault(key, llm)
+            self._natives.move_to_end(key)
+            while len(self._natives) > _MAX_NATIVE:
+                self._natives.popitem(last=False)
+        return llm
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, timeout={self.timeout!r})"
+
+
+def _status(s: Any) -> int:
+    if isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 599:
+        raise InvalidArgument(f"stop_statuses must be HTTP statuses, got {s!r}")
+    return s
+
+
+def _without_none(d: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _fallback_list(fallback: Any) -> Sequence[Any]:
+    if fallback is None:
+        return []
+    if isinstance(fallback, (list, tuple)):
+        return fallback
+    return [fallback]
+
+
+class Chat:
+    """``client.chat``."""
+
+    def __init__(self, client: OpenAI) -> None:
+        self.completions = Completions(client)
+
+
+class Completions:
+    """``client.chat.completions``."""
+
+    def __init__(self, client: OpenAI) -> None:
+        self._client = client
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True],
+        fallback: Union[FallbackSpec, Sequence[FallbackSpec], None] = None,
+        openpipe: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **params: Any,
+    ) -> Stream: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[False, None] = None,
+        fallback: Union[FallbackSpec, Sequence[FallbackSpec], None] = None,
+        openpipe: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **params: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Optional[bool] = None,
+        fallback: Union[FallbackSpec, Sequence[FallbackSpec], None] = None,
+        openpipe: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **params: Any,
+    ) -> Union[ChatCompletion, Stream]: ...
+
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Optional[bool] = None,
+        fallback: Union[FallbackSpec, Sequence[FallbackSpec], None] = None,
+        openpipe: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **params: Any,
+    ) -> Union[ChatCompletion, Stream]:
+        """A chat completion from the first target that answers: the primary, then each
+        fallback in order (``fallback`` is one ``{"model", "timeout", "client"}`` dict or a list
+        of them; ``openpipe={"fallback": ...}`` is OpenPipe's spelling). The request (``model``,
+        ``messages`` and every other keyword, plus ``extra_body``) is sent untouched but for each
+        fallback's ``model``. ``timeout`` (seconds) is the primary's per-attempt timeout for
+        this call.
+
+        Raises the last error's class (``failsoft.Unavailable``, ``Timeout``, ``Unauthorized``,
+        ``NotFound``, ``InvalidResponse``, ``InvalidArgument`` for 400/413/422), with
+        ``.attempts``, when no target answered. With ``stream=True`` returns a ``Stream`` once
+        the first chunk arrived.
+        """
+        if not isinstance(model, str):
+            raise InvalidArgument(f"model must be a str, got {type(model).__name__}")
+        if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+            raise InvalidArgument("messages must be a list of message dicts")
+        for unsupported in ("extra_headers", "extra_query"):
+            if params.pop(unsupported, None) is not None:
+                raise InvalidArgument(f"{unsupported} is not supported by failsoft.OpenAI")
+        if openpipe is not None:
+            if not isinstance(openpipe, Mapping):
+                raise InvalidArgument("openpipe must be a dict ({'fallback': ...})")
+            if openpipe.get("fallback") is not None:
+                if fallback is not None:
+                    raise InvalidArgument("give the fallback once: fallback= or openpipe={'fallback': ...}")
+                fallback = openpipe["fallback"]
+        request: Dict[str, Any] = {"model": model, "messages": list(messages)}
+        request.update(params)
+        if extra_body is not None:
+            request.update(extra_body)
+        llm = self._client._native(fallback, timeout)
+        if stream:
+            return Stream(llm.chat_stream(request))
+        request.pop("stream", None)
+        data, served_by, is_fallback, attempts = llm.chat(request)
+        return ChatCompletion._from_native(data, served_by, is_fallback, attempts)

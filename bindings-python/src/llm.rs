@@ -1,0 +1,235 @@
+//! `failsoft._native._Llm` and `_ChatStream`: the core's `failsoft::llm::LlmClient` (SPEC §8)
+//! for `failsoft.OpenAI` (python/failsoft/_llm.py), which builds the options JSON (`LlmSpec`) and
+//! the OpenAI-shaped result objects. Every call waits with the GIL released, a stream between
+//! its chunks too.
+
+use crate::convert::{from_py, to_plain};
+use crate::errors::{error_object, to_pyerr};
+use failsoft::llm::{Attempt, ChatError, ChatStream, CircuitState, LlmClient, LlmSpec, ServedBy};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList};
+use serde_json::Value as Json;
+use std::sync::{Mutex, MutexGuard};
+
+/// `failsoft._llm.ServedBy` and `failsoft._llm.Attempt`.
+struct Classes {
+    served_by: Py<PyAny>,
+    attempt: Py<PyAny>,
+}
+
+static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
+
+fn classes(py: Python<'_>) -> PyResult<&Classes> {
+    CLASSES.get_or_try_init(py, || {
+        let m = py.import("failsoft._llm")?;
+        Ok(Classes { served_by: m.getattr("ServedBy")?.unbind(), attempt: m.getattr("Attempt")?.unbind() })
+    })
+}
+
+fn served_by<'py>(py: Python<'py>, s: &ServedBy) -> PyResult<Bound<'py, PyAny>> {
+    classes(py)?.served_by.bind(py).call1((s.index, s.model.as_deref(), s.base_url.as_str()))
+}
+
+fn attempts<'py>(py: Python<'py>, list: &[Attempt]) -> PyResult<Bound<'py, PyList>> {
+    let cls = classes(py)?.attempt.bind(py);
+    let items = list
+        .iter()
+        .map(|a| {
+            cls.call1((
+                a.target,
+                a.model.as_deref(),
+                a.error_kind.map(|k| k.as_str()),
+                a.status,
+                a.elapsed_ms,
+                a.skipped,
+                a.message.as_deref(),
+            ))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+/// The exception of a call no target answered: the last error's class, with `.attempts`.
+fn chat_error(py: Python<'_>, e: &ChatError) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let obj = error_object(py, &e.error)?;
+        obj.setattr("attempts", attempts(py, &e.attempts)?)?;
+        Ok(PyErr::from_value(obj))
+    };
+    build().unwrap_or_else(|failed| failed)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The request as JSON: a dict (`model`, `messages` and every other field, sent untouched).
+fn request_json(request: &Bound<'_, PyAny>) -> PyResult<Json> {
+    if !request.is_instance_of::<PyDict>() {
+        return Err(crate::errors::invalid_argument("the chat request must be a dict"));
+    }
+    from_py(request, "request")
+}
+
+/// What `chat` returns: `(completion, served_by, is_fallback, attempts)`.
+type ChatOutcome<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, bool, Bound<'py, PyList>);
+
+/// One `LlmClient`: its targets' circuit breakers are shared by every call made through it.
+#[pyclass(frozen, module = "failsoft._native", name = "_Llm")]
+pub struct PyLlm {
+    core: LlmClient,
+}
+
+#[pymethods]
+impl PyLlm {
+    /// `spec`: the LLM options JSON as a dict (`failsoft::llm::LlmSpec`: `targets`,
+    /// `deadline_seconds`, `max_retries`, ...). Validates every option; no I/O.
+    #[new]
+    fn new(py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let json = from_py(spec, "LLM options")?;
+        let core = LlmSpec::from_value(json).and_then(|s| s.build()).map_err(|e| to_pyerr(py, &e))?;
+        Ok(PyLlm { core })
+    }
+
+    /// One chat completion through the targets, with the GIL released. Returns
+    /// `(completion: dict, served_by: ServedBy, is_fallback: bool, attempts: list[Attempt])`;
+    /// raises the last error's class, with `.attempts`, when no target answered.
+    fn chat<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<ChatOutcome<'py>> {
+        let request = request_json(request)?;
+        let result = py.detach(|| self.core.chat(&request));
+        match result {
+            Ok(r) => Ok((
+                to_plain(py, &r.completion)?,
+                served_by(py, &r.served_by)?,
+                r.is_fallback,
+                attempts(py, &r.attempts)?,
+            )),
+            Err(e) => Err(chat_error(py, &e)),
+        }
+    }
+
+    /// Opens a stream (falling over until a first chunk arrived), with the GIL released.
+    fn chat_stream(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<PyChatStream> {
+        let request = request_json(request)?;
+        let result = py.detach(|| self.core.chat_stream(&request));
+        match result {
+            Ok(stream) => Ok(PyChatStream {
+                served_by: served_by(py, stream.served_by())?.unbind(),
+                is_fallback: stream.is_fallback(),
+                attempts: attempts(py, stream.attempts())?.unbind(),
+                stream: Mutex::new(Some(stream)),
+                state: Mutex::new(StreamState::default()),
+            }),
+            Err(e) => Err(chat_error(py, &e)),
+        }
+    }
+
+    /// Each target's circuit breaker: `"closed"`, `"open"` or `"half_open"`, in target order.
+    fn circuit_states(&self) -> Vec<&'static str> {
+        self.core
+            .circuit_states()
+            .into_iter()
+            .map(|s| match s {
+                CircuitState::Closed => "closed",
+                CircuitState::Open => "open",
+                CircuitState::HalfOpen => "half_open",
+            })
+            .collect()
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct StreamState {
+    incomplete: bool,
+    done: bool,
+    chunks: u64,
+}
+
+/// A stream that delivered its first chunk: each `next()` reads the next chunk from the
+/// connection (GIL released while it waits). A break before the end raises the error (its
+/// message says the stream is incomplete); `close()` (or dropping it) closes the connection.
+#[pyclass(frozen, module = "failsoft._native", name = "_ChatStream")]
+pub struct PyChatStream {
+    /// `None` once ended or closed. Locked without the GIL (a second reader waits its turn).
+    stream: Mutex<Option<ChatStream>>,
+    state: Mutex<StreamState>,
+    served_by: Py<PyAny>,
+    is_fallback: bool,
+    attempts: Py<PyList>,
+}
+
+#[pymethods]
+impl PyChatStream {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// The next chunk as a dict; `None` at the end (the server's `[DONE]`) or once closed.
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let (item, state) = py.detach(|| {
+            let mut guard = lock(&self.stream);
+            let Some(stream) = guard.as_mut() else { return (None, None) };
+            let item = stream.next();
+            let state =
+                StreamState { incomplete: stream.incomplete(), done: stream.done(), chunks: stream.chunks() };
+            if !matches!(item, Some(Ok(_))) {
+                *guard = None; // ended: the connection is closed now
+            }
+            (item, Some(state))
+        });
+        if let Some(s) = state {
+            *lock(&self.state) = s;
+        }
+        match item {
+            None => Ok(None),
+            Some(Ok(chunk)) => to_plain(py, &chunk).map(Some),
+            Some(Err(e)) => {
+                let err = to_pyerr(py, &e);
+                err.value(py).setattr("attempts", self.attempts(py))?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Closes the connection; idempotent, never waits for the server.
+    fn close(&self, py: Python<'_>) {
+        let taken = py.detach(|| lock(&self.stream).take());
+        drop(taken);
+    }
+
+    #[getter]
+    fn served_by(&self, py: Python<'_>) -> Py<PyAny> {
+        self.served_by.clone_ref(py)
+    }
+
+    #[getter]
+    fn is_fallback(&self) -> bool {
+        self.is_fallback
+    }
+
+    /// The attempts made to open the stream, the successful one last.
+    #[getter]
+    fn attempts<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
+        let list = self.attempts.bind(py);
+        list.get_slice(0, list.len())
+    }
+
+    /// True once the stream ended with an error before the server's end.
+    #[getter]
+    fn incomplete(&self) -> bool {
+        lock(&self.state).incomplete
+    }
+
+    /// True once the server's `[DONE]` arrived.
+    #[getter]
+    fn done(&self) -> bool {
+        lock(&self.state).done
+    }
+
+    /// Chunks read so far.
+    #[getter]
+    fn chunks(&self) -> u64 {
+        lock(&self.state).chunks
+    }
+}
