@@ -340,3 +340,46 @@ TEST(Prefetch, ReportsEveryKeyAndHonoursItsDeadline) {
 }
 
 }  // namespace
+
+// `failsoft pull` (the CLI, another process) writes snapshots that this process, started with the
+// backend down, serves before any fallback (issue 8).
+TEST(Snapshot, PulledByTheCliAndServedWithTheBackendDown) {
+  std::string cli;
+  if (const char *env = std::getenv("FAILSOFT_BIN"); env && *env) {
+    cli = env;
+  } else {
+    cli = std::filesystem::path(simulator_binary()).parent_path() / "failsoft";
+  }
+  if (!file_exists(cli)) GTEST_SKIP() << "the failsoft CLI is not built: " << cli;
+  Simulator sim;
+  TempDir dir;
+  std::string command = "LANGFUSE_PUBLIC_KEY=pk-lf-test LANGFUSE_SECRET_KEY=sk-lf-test '" + cli +
+                        "' pull movie-critic --source langfuse --url '" + sim.url() + "' --out '" + dir.path +
+                        "' > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  sim.fault("*", "refused");
+  json options = {{"source",
+                   {{"kind", "langfuse"},
+                    {"base_url", sim.url()},
+                    {"public_key", "pk-lf-test"},
+                    {"secret_key", "sk-lf-test"}}},
+                  {"snapshot_dir", dir.path},
+                  {"cold_deadline_seconds", 1}};
+  Client client = make_client(options);
+  failsoft_value *raw = nullptr;
+  ASSERT_EQ(failsoft_get_prompt(client.get(), "movie-critic", nullptr, 0, "\"fallback {{movie}}\"", &raw),
+            FAILSOFT_OK)
+      << failsoft_last_error_message();
+  Value prompt(raw);
+  EXPECT_STREQ(failsoft_value_source(prompt.get()), "snapshot");
+  EXPECT_FALSE(failsoft_value_is_fallback(prompt.get()));
+  EXPECT_EQ(data_of(prompt.get())["name"], "movie-critic");
+  // The same directory is never read for another public key.
+  json other = options;
+  other["source"]["public_key"] = "pk-lf-other";
+  Client foreign = make_client(other);
+  ASSERT_EQ(failsoft_get_prompt(foreign.get(), "movie-critic", nullptr, 0, "\"fallback {{movie}}\"", &raw),
+            FAILSOFT_OK);
+  Value fb(raw);
+  EXPECT_TRUE(failsoft_value_is_fallback(fb.get()));
+}
