@@ -133,20 +133,6 @@ impl Http {
         Ok(HttpResponse { status, etag, retry_after, version_header, content_type, body })
     }
 
-    /// Sends a request and returns the response with its body unread (streaming).
-    pub fn send_streaming(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<ureq::http::Response<ureq::Body>> {
-        let shown = redact_url(url);
-        self.send(method, url, headers, body, self.whole(timeout))
-            .map_err(|e| map_ureq_error(e, &shown, timeout))
-    }
-
     /// One bound on the whole exchange; DNS and connect bounded by `connect_timeout` within it.
     fn whole(&self, timeout: Duration) -> StreamTimeouts {
         let connect = self.connect_timeout.min(timeout);
@@ -202,7 +188,8 @@ pub struct StreamTimeouts {
 }
 
 impl Http {
-    /// Like [`Http::send_streaming`], with separate phase and per-read timeouts.
+    /// Sends a request and returns the response with its body unread (streaming), with separate
+    /// phase and per-read timeouts.
     pub fn send_streaming_with(
         &self,
         method: &str,
