@@ -10,6 +10,7 @@ pub mod error;
 mod fork;
 pub mod http;
 pub mod key;
+pub mod langchain;
 pub mod llm;
 pub mod options;
 pub mod prompt;

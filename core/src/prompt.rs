@@ -19,6 +19,7 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::key::{Key, Qualifier};
+use crate::langchain::{self, LangchainPrompt};
 use crate::options::{Fallback, ReadOptions};
 use crate::sources::langfuse::{check_chat_item, normalize_prompt, DEFAULT_LABEL};
 use crate::template;
@@ -196,6 +197,25 @@ impl Prompt {
             ))
         })?;
         template::compile_chat(messages, vars, placeholders, strict).map_err(|e| e.with_key(&self.name))
+    }
+
+    /// The prompt in LangChain's template form (Langfuse's `get_langchain_prompt`): the given
+    /// variables filled in, the others `{name}`, every other brace doubled; a chat prompt's
+    /// placeholders expanded when given, LangChain placeholders otherwise. See
+    /// [`crate::langchain`].
+    pub fn langchain(
+        &self,
+        vars: &Map<String, Json>,
+        placeholders: &Map<String, Json>,
+    ) -> Result<LangchainPrompt> {
+        langchain::prompt(&self.prompt, vars, placeholders).map_err(|e| e.with_key(&self.name))
+    }
+
+    /// [`Prompt::langchain`] with one map of arguments, as Langfuse Python's keyword arguments:
+    /// an entry named after one of the prompt's placeholders fills it, the rest are variables.
+    pub fn langchain_from_arguments(&self, arguments: &Map<String, Json>) -> Result<LangchainPrompt> {
+        let (vars, placeholders) = langchain::split_arguments(&self.prompt, arguments);
+        self.langchain(&vars, &placeholders)
     }
 
     /// The variables the prompt uses, in first-appearance order.

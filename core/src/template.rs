@@ -47,12 +47,12 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 
 /// One `{{ name }}` found in a template.
-struct Var<'a> {
+pub(crate) struct Var<'a> {
     /// Byte offset of the opening `{{`.
-    start: usize,
+    pub(crate) start: usize,
     /// Byte offset just past the closing `}}`.
-    end: usize,
-    name: &'a str,
+    pub(crate) end: usize,
+    pub(crate) name: &'a str,
 }
 
 /// Whether `c` may start a variable name.
@@ -100,7 +100,7 @@ fn parse_var(template: &str, start: usize) -> Option<Var<'_>> {
 /// When a `{{` does not open a variable the scan resumes one byte later, so in `{{{x}}}` the
 /// variable is the innermost `{{x}}`. Linear: a failed attempt only reads spaces, tabs and name
 /// characters, none of which can start the next `{{`.
-fn scan<'a>(template: &'a str, mut f: impl FnMut(Var<'a>)) {
+pub(crate) fn scan<'a>(template: &'a str, mut f: impl FnMut(Var<'a>)) {
     let bytes = template.as_bytes();
     let mut i = 0;
     while i + 1 < bytes.len() {
@@ -116,7 +116,7 @@ fn scan<'a>(template: &'a str, mut f: impl FnMut(Var<'a>)) {
 }
 
 /// The text a value is inserted as: strings raw, `null` empty, everything else compact JSON.
-fn value_text(value: &Value, out: &mut String) {
+pub(crate) fn value_text(value: &Value, out: &mut String) {
     match value {
         Value::String(s) => out.push_str(s),
         Value::Null => {}
@@ -183,7 +183,7 @@ pub fn variables(template: &str) -> Vec<String> {
 
 /// The name of a `{"type": "placeholder", "name": N}` item: `Some(Some(N))`, `Some(None)` for a
 /// placeholder without a string name, `None` for anything that is not a placeholder.
-fn placeholder_name(item: &Value) -> Option<Option<&str>> {
+pub(crate) fn placeholder_name(item: &Value) -> Option<Option<&str>> {
     let obj = item.as_object()?;
     if obj.get("type").and_then(Value::as_str) != Some("placeholder") {
         return None;
