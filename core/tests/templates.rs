@@ -2,37 +2,15 @@
 //! `tests/scenarios/README.md`) against `failsoft::template`. The Python, Node and C suites read
 //! the same file.
 
+mod common;
+
+use common::{case_object, check_vector_error, vector_cases};
 use failsoft::template::{chat_variables, compile, compile_chat, variables};
-use failsoft::{Error, ErrorKind};
 use serde_json::{Map, Value};
-
-fn load() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/scenarios/templates.json");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"));
-    doc["cases"].as_array().expect("`cases` is an array").clone()
-}
-
-fn object(case: &Value, key: &str) -> Map<String, Value> {
-    match case.get(key) {
-        None | Some(Value::Null) => Map::new(),
-        Some(v) => v.as_object().unwrap_or_else(|| panic!("{key} must be an object")).clone(),
-    }
-}
-
-fn check_error(name: &str, err: &Error, expected: &Value) {
-    let kind = expected["kind"].as_str().expect("error.kind");
-    assert_eq!(err.kind.as_str(), kind, "case {name:?}: kind of {err:?}");
-    assert_eq!(err.kind, ErrorKind::InvalidArgument, "case {name:?}");
-    for needle in expected["contains"].as_array().expect("error.contains") {
-        let needle = needle.as_str().expect("error.contains holds strings");
-        assert!(err.message.contains(needle), "case {name:?}: message {:?} lacks {needle:?}", err.message);
-    }
-}
 
 fn run_case(case: &Value) {
     let name = case["name"].as_str().expect("case name");
-    let vars = object(case, "variables");
+    let vars = case_object(case, "variables");
     let strict = case["strict"].as_bool().unwrap_or_else(|| panic!("case {name:?}: strict must be a bool"));
     let error = &case["error"];
 
@@ -49,7 +27,7 @@ fn run_case(case: &Value) {
             }
             Err(err) => {
                 assert!(!error.is_null(), "case {name:?}: unexpected error {err:?}");
-                check_error(name, &err, error);
+                check_vector_error(name, &err, error);
             }
         }
     } else {
@@ -60,7 +38,7 @@ fn run_case(case: &Value) {
             let used: Vec<String> = serde_json::from_value(used.clone()).expect("variables_used");
             assert_eq!(chat_variables(messages), used, "case {name:?}: chat_variables()");
         }
-        let placeholders = object(case, "placeholders");
+        let placeholders = case_object(case, "placeholders");
         match compile_chat(messages, &vars, &placeholders, strict) {
             Ok(out) => {
                 assert!(error.is_null(), "case {name:?}: expected error {error}, got Ok({out:?})");
@@ -68,7 +46,7 @@ fn run_case(case: &Value) {
             }
             Err(err) => {
                 assert!(!error.is_null(), "case {name:?}: unexpected error {err:?}");
-                check_error(name, &err, error);
+                check_vector_error(name, &err, error);
             }
         }
     }
@@ -76,7 +54,7 @@ fn run_case(case: &Value) {
 
 #[test]
 fn shared_vectors() {
-    let cases = load();
+    let cases = vector_cases("templates.json");
     assert!(cases.len() >= 40, "only {} vectors", cases.len());
     let mut names = std::collections::HashSet::new();
     for case in &cases {

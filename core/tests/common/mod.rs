@@ -164,3 +164,30 @@ impl Source for Scripted {
         }
     }
 }
+
+/// The `cases` of a shared vector file in `tests/scenarios/` (format in its README).
+pub fn vector_cases(file: &str) -> Vec<Json> {
+    let path = format!("{}/../tests/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let doc: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"));
+    doc["cases"].as_array().expect("`cases` is an array").clone()
+}
+
+/// A case's object under `key`; empty when absent or null.
+pub fn case_object(case: &Json, key: &str) -> serde_json::Map<String, Json> {
+    match case.get(key) {
+        None | Some(Json::Null) => serde_json::Map::new(),
+        Some(v) => v.as_object().unwrap_or_else(|| panic!("{key} must be an object")).clone(),
+    }
+}
+
+/// A vector's expected failure (`{"kind", "contains"}`): the kind, and every string of
+/// `contains` in the message.
+pub fn check_vector_error(name: &str, err: &Error, expected: &Json) {
+    let kind = expected["kind"].as_str().expect("error.kind");
+    assert_eq!(err.kind.as_str(), kind, "case {name:?}: kind of {err:?}");
+    for needle in expected["contains"].as_array().expect("error.contains") {
+        let needle = needle.as_str().expect("error.contains holds strings");
+        assert!(err.message.contains(needle), "case {name:?}: message {:?} lacks {needle:?}", err.message);
+    }
+}
