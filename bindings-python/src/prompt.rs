@@ -4,10 +4,12 @@
 use crate::convert::{from_py, to_frozen, to_plain};
 use crate::errors::to_pyerr;
 use crate::value::{age_seconds, error_or_none};
+use failsoft::langchain::{LangchainItem, LangchainPrompt};
 use failsoft::prompt::fallback_prompt;
 use failsoft::{Error, Payload, Prompt, PromptKind, ValueSource};
+use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyList, PyString};
 use serde_json::{json, Map, Value as Json};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -91,6 +93,45 @@ fn kwargs_map(kwargs: Option<&Bound<'_, PyDict>>, what: &str) -> PyResult<Map<St
             _ => unreachable!("a dict converts to an object"),
         },
     }
+}
+
+/// LangChain's `MessagesPlaceholder` class, or an `ImportError` naming the package to install.
+fn messages_placeholder_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("langchain_core.prompts").and_then(|m| m.getattr("MessagesPlaceholder")).map_err(|cause| {
+        let err = PyImportError::new_err(format!(
+            "get_langchain_prompt(): placeholder {name:?} is not given, and LangChain's \
+             MessagesPlaceholder needs the package langchain-core (pip install langchain-core); \
+             or give {name}=[...] messages to fill it in"
+        ));
+        err.set_cause(py, Some(cause));
+        err
+    })
+}
+
+/// The core's LangChain form as Python objects: a `str`, or a list of `(role, content)` tuples
+/// and `MessagesPlaceholder`s.
+fn langchain_to_py<'py>(py: Python<'py>, converted: LangchainPrompt) -> PyResult<Bound<'py, PyAny>> {
+    let items = match converted {
+        LangchainPrompt::Text(text) => return Ok(PyString::new(py, &text).into_any()),
+        LangchainPrompt::Chat(items) => items,
+    };
+    let list = PyList::empty(py);
+    let mut placeholder_class = None;
+    for item in items {
+        match item {
+            LangchainItem::Message { role, content } => list.append((role, content))?,
+            LangchainItem::Placeholder { name } => {
+                let class = match &placeholder_class {
+                    Some(class) => class,
+                    None => placeholder_class.insert(messages_placeholder_class(py, &name)?),
+                };
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("variable_name", name)?;
+                list.append(class.call((), Some(&kwargs))?)?;
+            }
+        }
+    }
+    Ok(list.into_any())
 }
 
 /// A prompt from prompt JSON (an Opik config field), as read with `source`.
@@ -253,6 +294,23 @@ impl PyPrompt {
                 to_plain(py, &Json::Array(messages))
             }
         }
+    }
+
+    /// The prompt for LangChain (Langfuse's `get_langchain_prompt`): a text prompt gives a
+    /// string for `PromptTemplate.from_template`, a chat prompt a list of `(role, content)`
+    /// tuples for `ChatPromptTemplate.from_messages`. Every `{{name}}` becomes `{name}` unless
+    /// given here (then it is filled in), and every other brace is doubled. A keyword named after
+    /// a placeholder (a list of messages) expands it; a placeholder not given becomes a
+    /// `langchain_core` `MessagesPlaceholder` (`ImportError` when langchain-core is missing).
+    #[pyo3(signature = (**variables))]
+    fn get_langchain_prompt<'py>(
+        &self,
+        py: Python<'py>,
+        variables: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let arguments = kwargs_map(variables, "variables")?;
+        let converted = self.data.core.langchain_from_arguments(&arguments).map_err(|e| to_pyerr(py, &e))?;
+        langchain_to_py(py, converted)
     }
 
     /// The prompt JSON: `{name, version, type, prompt, config, labels, tags, commit_message}`

@@ -124,6 +124,14 @@ class Prompt:
         prompt a new ``list`` of message dicts with each placeholder replaced by
         ``placeholders[name]``. ``strict=True`` raises ``failsoft.InvalidArgument`` naming every
         missing variable (and placeholder)."""
+    def get_langchain_prompt(self, **variables: Any) -> Any:
+        """The prompt for LangChain, like Langfuse's ``get_langchain_prompt``: a text prompt gives
+        a ``str`` for ``PromptTemplate.from_template``, a chat prompt a ``list`` of
+        ``(role, content)`` tuples for ``ChatPromptTemplate.from_messages``. ``{{name}}`` becomes
+        ``{name}`` unless given here (then it is filled in); every other brace is doubled. A
+        keyword named after a placeholder (a list of messages) expands it; a placeholder not given
+        becomes a ``langchain_core`` ``MessagesPlaceholder`` (``ImportError`` naming langchain-core
+        when it is not installed). Bad input raises ``failsoft.InvalidArgument``."""
     def to_json(self) -> Dict[str, Any]:
         """The prompt JSON ``{name, version, type, prompt, config, labels, tags, commit_message}``."""
     def __reduce__(self) -> tuple[Any, ...]: ...
