@@ -159,6 +159,13 @@ export interface ErrorInfo {
  */
 export declare function fallbackPrompt(name: string, fallback: any, kind?: string | undefined | null): any
 
+/**
+ * A prompt's `prompt` (a template string or chat items) in LangChain's form (core
+ * `langchain::prompt`): a string for `PromptTemplate.fromTemplate`, or `{role, content}`
+ * messages and `["placeholder", "{name}"]` items for `ChatPromptTemplate.fromMessages`.
+ */
+export declare function langchainPrompt(prompt: any, vars: Record<string, any>, placeholders: Record<string, any>): any
+
 /** A payload the JS side converts once per generation. */
 export interface PayloadInfo {
   gen: number

@@ -33,6 +33,8 @@ import type {
   ClientOptions,
   Config,
   ErrorCode,
+  LangchainChatItem,
+  LangchainOptions,
   Source,
   Status,
   TextPrompt,
@@ -75,6 +77,12 @@ async function prompts(): Promise<void> {
   });
   const messages: ChatItem[] = chat.compile({ role: 'a critic' }, { placeholders: { history: [] }, strict: false });
   console.log(messages, chat.prompt[0]);
+
+  // LangChain: PromptTemplate.fromTemplate(template) / ChatPromptTemplate.fromMessages(items).
+  const template: string = p.getLangchainPrompt({ variables: { movie: 'Dune' } });
+  const lc: LangchainOptions = { placeholders: { history: [{ role: 'user', content: 'Hi' }] } };
+  const items: LangchainChatItem[] = chat.getLangchainPrompt(lc);
+  console.log(template, items);
 
   const q = client.getPromptSync('movie-critic', { fallback: { prompt: 'Hi {{movie}}', config: { model: 'm' } } });
   const anyPrompt: Prompt = q;

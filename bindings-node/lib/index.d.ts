@@ -22,6 +22,6 @@ export type { ChatPrompt, PromptType, TextPrompt } from './prompt';
 export { file, http, langfuse, opik } from './sources';
 export type { FileSource, HttpSource, LangfuseSource, OpikSource, Source } from './sources';
 export { chatVariables, compile, compileChat, variables } from './template';
-export type { ChatItem, ChatMessage, ChatPlaceholder, CompileChatOptions, CompileOptions, Variables, } from './template';
+export type { ChatItem, ChatMessage, ChatPlaceholder, CompileChatOptions, CompileOptions, LangchainChatItem, LangchainMessage, LangchainOptions, LangchainPlaceholder, Variables, } from './template';
 export { Value } from './value';
 export type { ValueSource } from './value';

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { FailsoftError } from './errors';
-import type { ChatItem, CompileChatOptions, CompileOptions, Variables } from './template';
+import type { ChatItem, CompileChatOptions, CompileOptions, LangchainChatItem, LangchainOptions, Variables } from './template';
 import type { ValueSource } from './value';
 export type PromptType = 'text' | 'chat';
 /** @internal The core's prompt JSON, frozen, with the variables computed on first use. */
@@ -52,6 +52,15 @@ export declare class Prompt {
      * with `InvalidArgumentError` naming everything missing.
      */
     compile(variables?: Variables, options?: CompileChatOptions): string | ChatItem[];
+    /**
+     * The prompt for LangChain, like Langfuse's `getLangchainPrompt`: a text prompt gives a string
+     * for `PromptTemplate.fromTemplate`, a chat prompt `{role, content}` messages and
+     * `["placeholder", "{name}"]` items for `ChatPromptTemplate.fromMessages`. Every `{{name}}`
+     * (inner spaces allowed) becomes `{name}` unless `options.variables` fills it in, and every
+     * other brace is doubled so JSON in a prompt stays text. `options.placeholders` expands
+     * placeholders now. Bad input throws `InvalidArgumentError`.
+     */
+    getLangchainPrompt(options?: LangchainOptions): string | LangchainChatItem[];
     toJSON(): object;
 }
 /** A text prompt: `prompt` is the template, `compile` returns a string. */
@@ -59,10 +68,12 @@ export interface TextPrompt extends Prompt {
     readonly type: 'text';
     readonly prompt: string;
     compile(variables?: Variables, options?: CompileOptions): string;
+    getLangchainPrompt(options?: LangchainOptions): string;
 }
 /** A chat prompt: `prompt` is the messages, `compile` returns the compiled messages. */
 export interface ChatPrompt extends Prompt {
     readonly type: 'chat';
     readonly prompt: readonly ChatItem[];
     compile(variables?: Variables, options?: CompileChatOptions): ChatItem[];
+    getLangchainPrompt(options?: LangchainOptions): LangchainChatItem[];
 }

@@ -66,6 +66,17 @@ class Prompt {
             ? native_1.native.compileText(p, variables, strict)
             : native_1.native.compileChat(p, variables, options.placeholders ?? {}, strict));
     }
+    /**
+     * The prompt for LangChain, like Langfuse's `getLangchainPrompt`: a text prompt gives a string
+     * for `PromptTemplate.fromTemplate`, a chat prompt `{role, content}` messages and
+     * `["placeholder", "{name}"]` items for `ChatPromptTemplate.fromMessages`. Every `{{name}}`
+     * (inner spaces allowed) becomes `{name}` unless `options.variables` fills it in, and every
+     * other brace is doubled so JSON in a prompt stays text. `options.placeholders` expands
+     * placeholders now. Bad input throws `InvalidArgumentError`.
+     */
+    getLangchainPrompt(options = {}) {
+        return (0, template_1.call)(this.name, () => native_1.native.langchainPrompt(this.prompt, options.variables ?? {}, options.placeholders ?? {}));
+    }
     toJSON() {
         return {
             name: this.name,

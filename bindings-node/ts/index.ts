@@ -68,6 +68,10 @@ export type {
   ChatPlaceholder,
   CompileChatOptions,
   CompileOptions,
+  LangchainChatItem,
+  LangchainMessage,
+  LangchainOptions,
+  LangchainPlaceholder,
   Variables,
 } from './template';
 export { Value } from './value';

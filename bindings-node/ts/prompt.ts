@@ -6,7 +6,14 @@
 import type { FailsoftError } from './errors';
 import { native } from './native';
 import { call } from './template';
-import type { ChatItem, CompileChatOptions, CompileOptions, Variables } from './template';
+import type {
+  ChatItem,
+  CompileChatOptions,
+  CompileOptions,
+  LangchainChatItem,
+  LangchainOptions,
+  Variables,
+} from './template';
 import { now } from './value';
 import type { ValueSource } from './value';
 
@@ -98,6 +105,20 @@ export class Prompt {
     );
   }
 
+  /**
+   * The prompt for LangChain, like Langfuse's `getLangchainPrompt`: a text prompt gives a string
+   * for `PromptTemplate.fromTemplate`, a chat prompt `{role, content}` messages and
+   * `["placeholder", "{name}"]` items for `ChatPromptTemplate.fromMessages`. Every `{{name}}`
+   * (inner spaces allowed) becomes `{name}` unless `options.variables` fills it in, and every
+   * other brace is doubled so JSON in a prompt stays text. `options.placeholders` expands
+   * placeholders now. Bad input throws `InvalidArgumentError`.
+   */
+  getLangchainPrompt(options: LangchainOptions = {}): string | LangchainChatItem[] {
+    return call(this.name, () =>
+      native.langchainPrompt(this.prompt, options.variables ?? {}, options.placeholders ?? {}),
+    );
+  }
+
   toJSON(): object {
     return {
       name: this.name,
@@ -121,6 +142,7 @@ export interface TextPrompt extends Prompt {
   readonly type: 'text';
   readonly prompt: string;
   compile(variables?: Variables, options?: CompileOptions): string;
+  getLangchainPrompt(options?: LangchainOptions): string;
 }
 
 /** A chat prompt: `prompt` is the messages, `compile` returns the compiled messages. */
@@ -128,4 +150,5 @@ export interface ChatPrompt extends Prompt {
   readonly type: 'chat';
   readonly prompt: readonly ChatItem[];
   compile(variables?: Variables, options?: CompileChatOptions): ChatItem[];
+  getLangchainPrompt(options?: LangchainOptions): LangchainChatItem[];
 }

@@ -34,6 +34,28 @@ export interface CompileChatOptions extends CompileOptions {
   readonly placeholders?: Readonly<Record<string, readonly ChatItem[]>>;
 }
 
+export interface LangchainOptions {
+  /** Variables filled in now; the others stay LangChain variables `{name}`. */
+  readonly variables?: Variables;
+  /**
+   * Messages expanded now for each chat placeholder (an empty list removes it; their text stays
+   * literal). A placeholder not given becomes `["placeholder", "{name}"]`.
+   */
+  readonly placeholders?: Readonly<Record<string, readonly ChatItem[]>>;
+}
+
+/** A message template of a prompt converted for LangChain: `content` in f-string format. */
+export interface LangchainMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** LangChain's shorthand for a `MessagesPlaceholder`: `["placeholder", "{name}"]`. */
+export type LangchainPlaceholder = readonly ['placeholder', string];
+
+/** One item for `ChatPromptTemplate.fromMessages`. */
+export type LangchainChatItem = LangchainMessage | LangchainPlaceholder;
+
 /** @internal Runs a native call, rethrowing its errors as `FailsoftError`s about `key`. */
 export function call<T>(key: string, f: () => T): T {
   try {
