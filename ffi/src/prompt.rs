@@ -148,3 +148,46 @@ pub unsafe extern "C" fn failsoft_prompt_compile_chat(
         Ok(())
     })
 }
+
+/// Converts a prompt read with `failsoft_get_prompt` (a fallback too) to LangChain's template
+/// form, as Langfuse's `get_langchain_prompt()` does, into JSON:
+///
+/// - a text prompt gives a JSON string for `PromptTemplate.from_template`: every `{{name}}`
+///   (inner spaces allowed) not given in `variables_json` becomes `{name}`, every other `{` and
+///   `}` is doubled (JSON in a prompt stays text), given variables are filled in;
+/// - a chat prompt gives a JSON array for `ChatPromptTemplate.from_messages`: each message as
+///   `{"role", "content"}` (content converted as above), a placeholder given in `variables_json`
+///   expanded into its messages (their text kept literal), one not given as
+///   `["placeholder", "{name}"]`.
+///
+/// `variables_json`: a JSON object, or NULL for none. An entry named after one of the prompt's
+/// placeholders (an array of `{"role", "content"}` messages) fills that placeholder; every other
+/// entry is a variable.
+///
+/// Errors: `FAILSOFT_INVALID_ARGUMENT` for a value that is not a prompt, a message without a
+/// string role and content, a placeholder given something other than a list of messages, and a
+/// variable or placeholder LangChain cannot hold (`user.name`, `1`) that is not given.
+/// Ownership: `*out_json` is the caller's, freed with `failsoft_string_free`; NULL on failure.
+/// Thread-safety: any thread.
+///
+/// # Safety
+/// `prompt` is NULL or a live value; `variables_json` NULL or NUL-terminated; `out_json` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn failsoft_prompt_langchain(
+    prompt: *const Value,
+    variables_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> Status {
+    landing_pad(|| {
+        // SAFETY: forwarded contract.
+        let out = unsafe { out_arg(out_json, "out_json", std::ptr::null_mut()) }?;
+        let value = unsafe { handle(prompt, "prompt") }?;
+        let arguments = match unsafe { opt_str_arg(variables_json, "variables_json") }? {
+            Some(v) => parse_json_object(v, "variables_json")?,
+            None => serde_json::Map::new(),
+        };
+        *out = owned_json(&prompt_of(value)?.langchain_from_arguments(&arguments)?.to_json());
+        Ok(())
+    })
+}

@@ -198,6 +198,11 @@ TEST_F(Abi, NullOrInvalidUtf8InEveryArgumentIsInvalidArgument) {
   expect_invalid(failsoft_prompt_compile_chat(nullptr, "{}", "{}", false, &os), "prompt");
   expect_invalid(failsoft_prompt_compile_chat(v, "{}", BAD_UTF8, false, &os), "placeholders_json");
   expect_invalid(failsoft_prompt_compile_chat(v, "{}", "{}", false, nullptr), "out_messages_json");
+  expect_invalid(failsoft_prompt_langchain(nullptr, "{}", &os), "prompt");
+  expect_invalid(failsoft_prompt_langchain(v, BAD_UTF8, &os), "variables_json");
+  expect_invalid(failsoft_prompt_langchain(v, "[1]", &os), "variables_json");
+  expect_invalid(failsoft_prompt_langchain(v, "{}", nullptr), "out_json");
+  expect_invalid(failsoft_prompt_langchain(v, "{}", &os), "not a prompt");
 
   expect_invalid(failsoft_compile(nullptr, "{}", false, &os), "template_text");
   expect_invalid(failsoft_compile(BAD_UTF8, "{}", false, &os), "template_text");

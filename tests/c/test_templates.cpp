@@ -1,19 +1,12 @@
 // The shared template vectors (tests/scenarios/templates.json, format in
 // tests/scenarios/README.md) run through failsoft_compile / failsoft_compile_chat.
 
-#include <vector>
-
 #include "support/failsoft_test.hpp"
 
 using namespace fs_test;
 using nlohmann::json;
 
 namespace {
-
-const json &template_file() {
-  static const json file = load_json("tests/scenarios/templates.json");
-  return file;
-}
 
 class TemplateVector : public ::testing::TestWithParam<json> {};
 
@@ -50,26 +43,11 @@ TEST_P(TemplateVector, CompilesThroughTheCAbi) {
     else
       EXPECT_EQ(std::string(out.get()), c["expected"].get<std::string>());
   } else {
-    ASSERT_EQ(st, status_of_kind(c["error"]["kind"])) << status_text(st);
-    EXPECT_EQ(raw, nullptr) << "no output on failure";
-    const char *message = failsoft_last_error_message();
-    ASSERT_NE(message, nullptr);
-    for (const json &part : c["error"]["contains"])
-      EXPECT_NE(std::string(message).find(part.get<std::string>()), std::string::npos)
-          << "message '" << message << "' lacks " << part;
+    expect_vector_error(st, raw, c["error"]);
   }
 }
 
-std::vector<json> cases() {
-  std::vector<json> out;
-  for (const json &c : template_file()["cases"]) out.push_back(c);
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(Templates, TemplateVector, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<json> &info) {
-                           return test_name(info.param["name"].get<std::string>()) + "_" +
-                                  std::to_string(info.index);
-                         });
+INSTANTIATE_TEST_SUITE_P(Templates, TemplateVector,
+                         ::testing::ValuesIn(vector_cases("tests/scenarios/templates.json")), vector_case_name);
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -100,6 +101,31 @@ inline std::string test_name(const std::string &name) {
   std::string out;
   for (char c : name) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
   return out;
+}
+
+// The `cases` of a shared vector file, for INSTANTIATE_TEST_SUITE_P.
+inline std::vector<nlohmann::json> vector_cases(const std::string &relative) {
+  const nlohmann::json file = load_json(relative);  // named: the loop must not outlive it
+  std::vector<nlohmann::json> out;
+  for (const nlohmann::json &c : file["cases"]) out.push_back(c);
+  return out;
+}
+
+// A vector case's test name: its `name`, gtest-safe, plus its index (names may collide once made safe).
+inline std::string vector_case_name(const ::testing::TestParamInfo<nlohmann::json> &info) {
+  return test_name(info.param["name"].get<std::string>()) + "_" + std::to_string(info.index);
+}
+
+// A call a vector says must fail (`{"kind", "contains"}`): the kind's status, no output, and a
+// last-error message holding every string of `contains`.
+inline void expect_vector_error(failsoft_status st, const char *out, const nlohmann::json &error) {
+  ASSERT_EQ(st, status_of_kind(error["kind"])) << status_text(st);
+  EXPECT_EQ(out, nullptr) << "no output on failure";
+  const char *message = failsoft_last_error_message();
+  ASSERT_NE(message, nullptr);
+  for (const nlohmann::json &part : error["contains"])
+    EXPECT_NE(std::string(message).find(part.get<std::string>()), std::string::npos)
+        << "message '" << message << "' lacks " << part;
 }
 
 inline long long now_ms() {
