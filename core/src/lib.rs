@@ -11,6 +11,7 @@ mod fork;
 pub mod http;
 pub mod key;
 pub mod llm;
+pub mod logging;
 pub mod options;
 pub mod prompt;
 mod runtime;
