@@ -6,7 +6,15 @@
 //! (third-party crates at most `warn`) and redacts credentials before a line is written.
 
 use log::{LevelFilter, Log, Metadata, Record};
+use napi_derive::napi;
 use std::sync::Once;
+
+/// `text` with credentials (URL passwords, API keys, `Authorization` values, configured secrets)
+/// replaced by `<redacted>`: the core's redaction, for what the JavaScript layer shows itself.
+#[napi]
+pub fn redact(text: String) -> String {
+    failsoft::logging::redact(&text).into_owned()
+}
 
 struct StderrLogger;
 

@@ -41,18 +41,18 @@ def test_trace_logs_errors_status_and_reprs_hold_no_secret(sim: Simulator, caplo
     texts: List[str] = []
     with caplog.at_level(1, logger="failsoft"):
         # A successful read, with a credential header and a password in the URL.
-        http = failsoft.Client(
-            failsoft.Http(url=f"{with_password}/kv/{{key}}", headers={"Authorization": f"Bearer {s['api_key']}"})
+        http_source = failsoft.Http(
+            url=f"{with_password}/kv/{{key}}", headers={"Authorization": f"Bearer {s['api_key']}"}
         )
+        http = failsoft.Client(http_source)
         ok = http.get("greeting")
         assert not ok.is_fallback
 
         # A 401: the simulator knows other Langfuse keys, so ours are sent and refused.
-        lf = failsoft.Client(
-            failsoft.Langfuse(
-                base_url=sim.url, public_key=SCENARIO["langfuse_public_key"], secret_key=s["langfuse_secret_key"]
-            )
+        lf_source = failsoft.Langfuse(
+            base_url=sim.url, public_key=SCENARIO["langfuse_public_key"], secret_key=s["langfuse_secret_key"]
         )
+        lf = failsoft.Client(lf_source)
         texts += error_texts(lambda: lf.get_prompt(SCENARIO["prompt"]))
         assert "401" in texts[0]
 
@@ -79,7 +79,7 @@ def test_trace_logs_errors_status_and_reprs_hold_no_secret(sim: Simulator, caplo
         assert r.is_fallback
         poll(lambda: all(line in caplog.text for line in SCENARIO["useful_lines"]))
 
-        objects: List[Any] = [http, lf, llm, ok, refused, r, r.served_by, *r.attempts, ok.error, refused.error]
+        objects: List[Any] = [http_source, lf_source, http, lf, llm, ok, refused, r, r.served_by, *r.attempts, ok.error, refused.error]
         texts += [repr(o) for o in objects] + [str(o) for o in objects]
         texts += [json.dumps(c.status(), default=str) for c in (http, lf)]
         texts += [r.to_json()]
