@@ -195,6 +195,12 @@ export interface ReadOutcome {
   error?: ErrorInfo
 }
 
+/**
+ * `text` with credentials (URL passwords, API keys, `Authorization` values, configured secrets)
+ * replaced by `<redacted>`: the core's redaction, for what the JavaScript layer shows itself.
+ */
+export declare function redact(text: string): string
+
 /** The target that answered. */
 export interface ServedByInfo {
   /** Its index in the target list (0 = primary). */

@@ -16,6 +16,7 @@
  * the targets' circuit breakers are shared by its calls.
  * @packageDocumentation
  */
+import { inspect } from 'node:util';
 import { FailsoftError } from './errors';
 import type { ErrorCode } from './errors';
 import { native } from './native';
@@ -34,6 +35,8 @@ export declare class OpenAICompatibleClient {
     readonly baseURL: string;
     readonly timeout: number | undefined;
     constructor(options?: OpenAICompatibleClientOptions);
+    toJSON(): object;
+    [inspect.custom](): string;
 }
 /** Options of {@link OpenAI}: the OpenAI SDK's names, plus failsoft's (times in milliseconds). */
 export interface OpenAIOptions extends OpenAICompatibleClientOptions {
@@ -204,6 +207,8 @@ export declare class OpenAI {
         readonly completions: Completions;
     };
     constructor(options?: OpenAIOptions);
+    toJSON(): object;
+    [inspect.custom](): string;
     /** @internal The native client for these targets (one per distinct list, sharing its breakers). */
     _native(params: ChatCompletionCreateParams, requestOptions: RequestOptions): NativeLlm;
 }

@@ -19,10 +19,15 @@ exports.ChatCompletionStream = exports.Completions = exports.OpenAI = exports.Op
  * the targets' circuit breakers are shared by its calls.
  * @packageDocumentation
  */
+const node_util_1 = require("node:util");
 const errors_1 = require("./errors");
 const native_1 = require("./native");
 // Keys are kept out of the objects (and so out of `util.inspect` and JSON.stringify).
 const keys = new WeakMap();
+/** What `util.inspect` and `JSON.stringify` show of a client: its base URL without a password. */
+function shown(client) {
+    return { baseURL: native_1.native.redact(client.baseURL), timeout: client.timeout };
+}
 /** An OpenAI-compatible API serving fallbacks (OpenPipe's `OpenAICompatibleClient`). */
 class OpenAICompatibleClient {
     baseURL;
@@ -32,6 +37,12 @@ class OpenAICompatibleClient {
         this.baseURL = baseUrlOf(options.baseURL);
         this.timeout = checkMs('timeout', options.timeout);
         keys.set(this, checkString('apiKey', options.apiKey) ?? process.env.OPENAI_API_KEY);
+    }
+    toJSON() {
+        return shown(this);
+    }
+    [node_util_1.inspect.custom]() {
+        return `${this.constructor.name} ${(0, node_util_1.inspect)(shown(this))}`;
     }
 }
 exports.OpenAICompatibleClient = OpenAICompatibleClient;
@@ -79,6 +90,12 @@ class OpenAI {
         this.#fallbackClient = fallbackClient;
         this.#options = { ...options };
         this.chat = Object.freeze({ completions: new Completions(this) });
+    }
+    toJSON() {
+        return shown(this);
+    }
+    [node_util_1.inspect.custom]() {
+        return `${this.constructor.name} ${(0, node_util_1.inspect)(shown(this))}`;
     }
     /** @internal The native client for these targets (one per distinct list, sharing its breakers). */
     _native(params, requestOptions) {

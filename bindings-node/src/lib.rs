@@ -26,5 +26,6 @@ mod waiters;
 pub use client::*;
 pub use convert::*;
 pub use llm::*;
+pub use logger::redact;
 pub use prompt::*;
 pub use template::*;

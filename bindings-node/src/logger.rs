@@ -2,28 +2,34 @@
 //! (a library must not write to a service's stderr on its own):
 //! `NODE_DEBUG=failsoft` shows everything down to `debug`, `FAILSOFT_LOG=warn|info|debug|trace`
 //! picks a level. Lines look like `util.debuglog`'s: `FAILSOFT 1234: WARN message`.
-//! Reads never log and the core never puts a secret in a message.
+//! This is only the sink: the core's bridge (`failsoft::logging`) decides which records pass
+//! (third-party crates at most `warn`) and redacts credentials before a line is written.
 
 use log::{LevelFilter, Log, Metadata, Record};
+use napi_derive::napi;
 use std::sync::Once;
+
+/// `text` with credentials (URL passwords, API keys, `Authorization` values, configured secrets)
+/// replaced by `<redacted>`: the core's redaction, for what the JavaScript layer shows itself.
+#[napi]
+pub fn redact(text: String) -> String {
+    failsoft::logging::redact(&text).into_owned()
+}
 
 struct StderrLogger;
 
 impl Log for StderrLogger {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
     }
 
     fn log(&self, record: &Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!("FAILSOFT {}: {} {}", std::process::id(), record.level(), record.args());
-        }
+        eprintln!("FAILSOFT {}: {} {}", std::process::id(), record.level(), record.args());
     }
 
     fn flush(&self) {}
 }
 
-static LOGGER: StderrLogger = StderrLogger;
 static INIT: Once = Once::new();
 
 fn level_from_env() -> LevelFilter {
@@ -49,8 +55,9 @@ fn level_from_env() -> LevelFilter {
 pub(crate) fn init() {
     INIT.call_once(|| {
         let level = level_from_env();
-        if level != LevelFilter::Off && log::set_logger(&LOGGER).is_ok() {
-            log::set_max_level(level);
+        if level != LevelFilter::Off {
+            // Fails only when the host process already installed a logger; that one wins.
+            let _ = failsoft::logging::install(Box::new(StderrLogger), level);
         }
     });
 }

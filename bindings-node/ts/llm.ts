@@ -16,6 +16,8 @@
  * the targets' circuit breakers are shared by its calls.
  * @packageDocumentation
  */
+import { inspect } from 'node:util';
+
 import { errorFromInfo, FailsoftError, InvalidArgumentError, toFailsoftError } from './errors';
 import type { ErrorCode } from './errors';
 import { native } from './native';
@@ -34,6 +36,11 @@ export interface OpenAICompatibleClientOptions {
 // Keys are kept out of the objects (and so out of `util.inspect` and JSON.stringify).
 const keys = new WeakMap<object, string | undefined>();
 
+/** What `util.inspect` and `JSON.stringify` show of a client: its base URL without a password. */
+function shown(client: { readonly baseURL: string; readonly timeout: number | undefined }): object {
+  return { baseURL: native.redact(client.baseURL), timeout: client.timeout };
+}
+
 /** An OpenAI-compatible API serving fallbacks (OpenPipe's `OpenAICompatibleClient`). */
 export class OpenAICompatibleClient {
   readonly baseURL: string;
@@ -44,6 +51,14 @@ export class OpenAICompatibleClient {
     this.baseURL = baseUrlOf(options.baseURL);
     this.timeout = checkMs('timeout', options.timeout);
     keys.set(this, checkString('apiKey', options.apiKey) ?? process.env.OPENAI_API_KEY);
+  }
+
+  toJSON(): object {
+    return shown(this);
+  }
+
+  [inspect.custom](): string {
+    return `${this.constructor.name} ${inspect(shown(this))}`;
   }
 }
 
@@ -257,6 +272,14 @@ export class OpenAI {
     this.#fallbackClient = fallbackClient;
     this.#options = { ...options };
     this.chat = Object.freeze({ completions: new Completions(this) });
+  }
+
+  toJSON(): object {
+    return shown(this);
+  }
+
+  [inspect.custom](): string {
+    return `${this.constructor.name} ${inspect(shown(this))}`;
   }
 
   /** @internal The native client for these targets (one per distinct list, sharing its breakers). */

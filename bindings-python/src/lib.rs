@@ -58,6 +58,14 @@ fn variables(template: &str) -> Vec<String> {
     template::variables(template)
 }
 
+/// `text` with credentials (URL passwords, API keys, `Authorization` values, configured secrets)
+/// replaced by `<redacted>`, for the reprs the Python layer builds itself.
+#[pyfunction]
+#[pyo3(signature = (text, /))]
+fn _redact(text: &str) -> String {
+    failsoft::logging::redact(text).into_owned()
+}
+
 /// Compiles a chat prompt: each message's string `content` gets the variables, each
 /// `{"type": "placeholder", "name": N}` item is replaced by the messages in `placeholders[N]`.
 /// Returns a new list of plain dicts.
@@ -96,6 +104,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<llm::PyLlm>()?;
     m.add_class::<llm::PyChatStream>()?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
+    m.add_function(wrap_pyfunction!(_redact, m)?)?;
     m.add_function(wrap_pyfunction!(variables, m)?)?;
     m.add_function(wrap_pyfunction!(compile_chat, m)?)?;
     m.add_function(wrap_pyfunction!(chat_variables, m)?)?;

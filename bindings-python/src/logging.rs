@@ -1,8 +1,9 @@
 //! The core's `log` records, forwarded to Python's `logging` module, logger `failsoft` (SPEC §4).
 //!
-//! A small bridge rather than `pyo3-log`: records come from library threads, so each one must go
-//! through [`with_python`] (never attach to a finalizing interpreter), and only the core's own
-//! records are forwarded (the HTTP stack's debug chatter would take the GIL on every request).
+//! A small sink rather than `pyo3-log`: records come from library threads, so each one must go
+//! through [`with_python`] (never attach to a finalizing interpreter). It sits behind the core's
+//! bridge (`failsoft::logging`), which passes third-party crates only at `warn` or above (the HTTP
+//! stack's debug chatter would take the GIL on every request) and redacts credentials first.
 //! Reads never log, so taking the GIL per record costs nothing on the read path.
 
 use crate::lifecycle::with_python;
@@ -11,7 +12,7 @@ use pyo3::sync::PyOnceLock;
 
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-struct Bridge;
+struct Sink;
 
 /// Python `logging` levels.
 fn py_level(level: log::Level) -> u32 {
@@ -23,19 +24,12 @@ fn py_level(level: log::Level) -> u32 {
     }
 }
 
-fn is_ours(target: &str) -> bool {
-    target == "failsoft" || target.starts_with("failsoft::") || target.starts_with("_native")
-}
-
-impl log::Log for Bridge {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        is_ours(metadata.target())
+impl log::Log for Sink {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) {
-            return;
-        }
         let level = py_level(record.level());
         let message = record.args().to_string();
         with_python(|py| {
@@ -63,11 +57,9 @@ impl log::Log for Bridge {
     fn flush(&self) {}
 }
 
-/// Installs the bridge as the `log` logger of this module (one per process: the extension has
-/// its own copy of the `log` crate).
+/// Installs the sink behind the core's bridge as the `log` logger of this module (one per
+/// process: the extension has its own copy of the `log` crate). Every level is passed on;
+/// Python's `logging` configuration decides what is shown.
 pub fn install() {
-    static BRIDGE: Bridge = Bridge;
-    if log::set_logger(&BRIDGE).is_ok() {
-        log::set_max_level(log::LevelFilter::Trace);
-    }
+    let _ = failsoft::logging::install(Box::new(Sink), log::LevelFilter::Trace);
 }

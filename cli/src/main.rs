@@ -4,6 +4,7 @@
 mod args;
 mod chat;
 mod demo;
+mod logging;
 mod read;
 mod snapshots;
 mod source_args;
@@ -31,13 +32,13 @@ OPTIONS (get, watch):
   --cold-deadline SECONDS  how long a read with nothing cached waits (default 5)
   --snapshot-dir DIR       last-known-good snapshots (default: FAILSOFT_SNAPSHOT_DIR)
   --fallback JSON          served when the backend fails and nothing is cached
-  RUST_LOG=debug           show the library's log lines on stderr
+  RUST_LOG=debug           show the library's log lines on stderr (never a secret)
 
 `get` prints the value as JSON with source, is_fallback, version and age;
 it exits 1 when no value could be served.";
 
 fn main() -> ExitCode {
-    init_logging();
+    logging::init();
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = raw.split_first() else {
         eprintln!("{USAGE}");
@@ -69,31 +70,4 @@ fn main() -> ExitCode {
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("failsoft: {msg}\n\nRun `failsoft help` for usage.");
     ExitCode::from(2)
-}
-
-/// A minimal `log` backend on stderr, off unless RUST_LOG is set (warn, info or debug).
-fn init_logging() {
-    struct Stderr(log::LevelFilter);
-    impl log::Log for Stderr {
-        fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-            m.level() <= self.0
-        }
-        fn log(&self, r: &log::Record<'_>) {
-            if self.enabled(r.metadata()) {
-                eprintln!("[{} {}] {}", r.level(), r.target(), r.args());
-            }
-        }
-        fn flush(&self) {}
-    }
-    let level = match std::env::var("RUST_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
-        "" | "off" => return,
-        "error" => log::LevelFilter::Error,
-        "warn" => log::LevelFilter::Warn,
-        "info" => log::LevelFilter::Info,
-        "trace" => log::LevelFilter::Trace,
-        _ => log::LevelFilter::Debug,
-    };
-    if log::set_boxed_logger(Box::new(Stderr(level))).is_ok() {
-        log::set_max_level(level);
-    }
 }

@@ -74,7 +74,9 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, key: String::new(), message: message.into(), status: None, retry_after: None }
+        // Every message, whoever built it, is held to the logs' rule: no credential in it.
+        let message = crate::logging::redact_owned(message.into());
+        Error { kind, key: String::new(), message, status: None, retry_after: None }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {

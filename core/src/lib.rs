@@ -12,6 +12,7 @@ pub mod http;
 pub mod key;
 pub mod langchain;
 pub mod llm;
+pub mod logging;
 pub mod options;
 pub mod prompt;
 mod runtime;

@@ -1,5 +1,7 @@
 //! The core logs through the `log` crate (SPEC §4: each language's own logger); C has no standard
-//! logger, so a host hands failsoft a callback. Without one, failsoft logs nothing.
+//! logger, so a host hands failsoft a callback. Without one, failsoft logs nothing. The callback
+//! is the sink behind the core's bridge (`failsoft::logging`), which filters third-party records
+//! and redacts credentials before a message reaches it.
 
 use crate::error::{landing_pad, lossy_cstring, Status};
 use std::ffi::{c_char, c_void};
@@ -28,17 +30,15 @@ unsafe impl Sync for Sink {}
 static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 static INSTALL: Once = Once::new();
 
+/// The sink: hands each record the bridge lets through to the registered callback.
 struct Forward;
 
 impl log::Log for Forward {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) {
-            return;
-        }
         let sink = SINK.read().unwrap_or_else(|p| p.into_inner());
         if let Some(sink) = sink.as_ref() {
             let target = lossy_cstring(record.target().to_string());
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn failsoft_set_log_callback(
             }
         };
         INSTALL.call_once(|| {
-            if log::set_logger(&Forward).is_err() {
+            if failsoft::logging::install(Box::new(Forward), log::LevelFilter::Off).is_err() {
                 // Another Rust library in this library's copy of `log` got there first; the
                 // callback then receives nothing, which the next line makes visible.
                 eprintln!("failsoft: a logger is already installed; failsoft_set_log_callback has no effect");

@@ -46,7 +46,7 @@ from typing import (
 )
 
 from ._errors import InvalidArgument
-from ._native import _ChatStream, _Llm
+from ._native import _ChatStream, _Llm, _redact
 
 __all__ = [
     "OpenAI",
@@ -332,7 +332,8 @@ class OpenAICompatibleClient:
         self.timeout: Optional[float] = _seconds("timeout", timeout)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, timeout={self.timeout!r})"
+        # The URL may carry a password (``https://user:pw@host``); the repr never shows it.
+        return f"{type(self).__name__}(base_url={_redact(self.base_url)!r}, timeout={self.timeout!r})"
 
 
 FallbackSpec = Mapping[str, Any]
@@ -450,7 +451,8 @@ class OpenAI(OpenAICompatibleClient):
         return llm
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, timeout={self.timeout!r})"
+        # The URL may carry a password (``https://user:pw@host``); the repr never shows it.
+        return f"{type(self).__name__}(base_url={_redact(self.base_url)!r}, timeout={self.timeout!r})"
 
 
 def _status(s: Any) -> int:

@@ -20,6 +20,7 @@ __all__ = [
     "chat_variables",
     "_prompt_from_json",
     "_shutdown",
+    "_redact",
     "_Llm",
     "_ChatStream",
     "__version__",
@@ -218,6 +219,8 @@ def chat_variables(messages: Sequence[Mapping[str, Any]], /) -> List[str]:
 
 def _prompt_from_json(data: Mapping[str, Any], source: str = "fresh") -> Prompt: ...
 def _shutdown() -> None: ...
+def _redact(text: str, /) -> str:
+    """``text`` with credentials replaced by ``<redacted>``."""
 
 @final
 class _Llm:

@@ -5,10 +5,22 @@ as ``None`` takes its environment variable or default in the core."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Mapping, Optional, Union
 
+from ._native import _redact
+
 __all__ = ["Http", "File", "Langfuse", "Opik", "Source"]
+
+
+def _repr(source: Any) -> str:
+    """The dataclass repr, with any credential in a shown string (a URL's password) redacted."""
+    shown = []
+    for f in fields(source):
+        if f.repr:
+            value = getattr(source, f.name)
+            shown.append(f"{f.name}={(_redact(value) if isinstance(value, str) else value)!r}")
+    return f"{type(source).__name__}({', '.join(shown)})"
 
 
 def _spec(kind: str, **options: Any) -> Dict[str, Any]:
@@ -27,6 +39,8 @@ class Http:
     url: str
     headers: Optional[Mapping[str, str]] = field(default=None, repr=False)
     version_field: Optional[str] = None
+
+    __repr__ = _repr
 
     def _spec(self) -> Dict[str, Any]:
         headers = dict(self.headers) if self.headers else None
@@ -54,6 +68,8 @@ class Langfuse:
     secret_key: Optional[str] = field(default=None, repr=False)
     timeout_seconds: Optional[float] = None
 
+    __repr__ = _repr
+
     def _spec(self) -> Dict[str, Any]:
         return _spec(
             "langfuse",
@@ -73,6 +89,8 @@ class Opik:
     api_key: Optional[str] = field(default=None, repr=False)
     workspace: Optional[str] = None
     project_name: Optional[str] = None
+
+    __repr__ = _repr
 
     def _spec(self) -> Dict[str, Any]:
         return _spec(

@@ -112,6 +112,10 @@ impl TargetRt {
                 )));
             }
         }
+        crate::logging::register_url_password(base);
+        if let Some(k) = &t.api_key {
+            crate::logging::register_header("Authorization", k);
+        }
         let timeout = t.timeout.unwrap_or(default_timeout);
         if timeout.is_zero() {
             return Err(Error::invalid_argument(format!("LLM target {index}: timeout is zero")));

@@ -29,6 +29,7 @@ impl HttpSource {
         if !url_template.contains("{key}") {
             return Err(Error::invalid_argument("url must contain the {key} placeholder"));
         }
+        crate::logging::register_url_password(&url_template);
         Ok(HttpSource {
             url_template,
             headers: Vec::new(),
@@ -39,7 +40,9 @@ impl HttpSource {
 
     /// Adds a header sent with every request (e.g. `Authorization`). Never logged or snapshotted.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        let (name, value) = (name.into(), value.into());
+        crate::logging::register_header(&name, &value);
+        self.headers.push((name, value));
         self
     }
 

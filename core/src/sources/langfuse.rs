@@ -140,6 +140,10 @@ impl LangfuseSource {
             (Some(pk), Some(sk)) => Some(format!("Basic {}", base64(format!("{pk}:{sk}").as_bytes()))),
             _ => None,
         };
+        crate::logging::register_url_password(&base_raw);
+        for secret in [secret_key.as_deref(), authorization.as_deref()].into_iter().flatten() {
+            crate::logging::register_header("Authorization", secret);
+        }
         let http = Http::new(timeout, timeout.min(Duration::from_secs(3)), DEFAULT_MAX_BYTES);
         Ok(LangfuseSource { base_url, public_key, authorization, secret_key, http })
     }

@@ -153,9 +153,14 @@ impl OpikSource {
         let base_url = normalize_base_url(&base_raw, "the Opik base URL")?;
         let pick =
             |v: Option<String>, env: &str| v.filter(|s| !s.trim().is_empty()).or_else(|| env_nonempty(env));
+        let api_key = pick(options.api_key, "OPIK_API_KEY");
+        crate::logging::register_url_password(&base_raw);
+        if let Some(k) = &api_key {
+            crate::logging::register_header("Authorization", k);
+        }
         Ok(OpikSource {
             base_url,
-            api_key: pick(options.api_key, "OPIK_API_KEY"),
+            api_key,
             workspace: pick(options.workspace, "OPIK_WORKSPACE"),
             project_name: pick(options.project_name, "OPIK_PROJECT_NAME"),
             http: Http::default(),
