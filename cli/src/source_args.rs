@@ -16,6 +16,9 @@ pub const SOURCE_FLAGS: &[&str] = &[
     "snapshot-dir",
     "fallback",
     "help",
+    // fleet mode: --redis-url URL (else FAILSOFT_REDIS_URL), --fleet-prefix P
+    "redis-url",
+    "fleet-prefix",
     // langfuse: --label L | --version N (credentials from LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY)
     "label",
     "version",
@@ -119,6 +122,14 @@ pub fn client_options(args: &Args) -> Result<ClientOptions, String> {
     }
     if let Some(dir) = args.get("snapshot-dir") {
         o.snapshot_dir = Some(dir.into());
+    }
+    if let Some(url) = args.get("redis-url") {
+        let fleet = failsoft::FleetSpec {
+            redis_url: Some(url.to_string()),
+            prefix: args.get("fleet-prefix").map(str::to_string),
+            ..Default::default()
+        };
+        o.fleet = Some(fleet.options().map_err(|e| e.message)?);
     }
     Ok(o)
 }
