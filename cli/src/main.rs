@@ -35,6 +35,7 @@ OPTIONS (get, watch):
   --cold-deadline SECONDS  how long a read with nothing cached waits (default 5)
   --snapshot-dir DIR       last-known-good snapshots (default: FAILSOFT_SNAPSHOT_DIR)
   --fallback JSON          served when the backend fails and nothing is cached
+  --request-timeout SECONDS  bound on one background fetch (default 10)
   --redis-url URL          fleet mode: share refreshes through Redis (default: FAILSOFT_REDIS_URL)
   --fleet-prefix P         prefix of the fleet's Redis keys (default failsoft)
   RUST_LOG=debug           show the library's log lines on stderr

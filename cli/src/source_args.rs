@@ -19,6 +19,7 @@ pub const SOURCE_FLAGS: &[&str] = &[
     // fleet mode: --redis-url URL (else FAILSOFT_REDIS_URL), --fleet-prefix P
     "redis-url",
     "fleet-prefix",
+    "request-timeout",
     // langfuse: --label L | --version N (credentials from LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY)
     "label",
     "version",
@@ -122,6 +123,9 @@ pub fn client_options(args: &Args) -> Result<ClientOptions, String> {
     }
     if let Some(dir) = args.get("snapshot-dir") {
         o.snapshot_dir = Some(dir.into());
+    }
+    if let Some(t) = args.seconds("request-timeout")? {
+        o.request_timeout = t;
     }
     if let Some(url) = args.get("redis-url") {
         let fleet = failsoft::FleetSpec {
