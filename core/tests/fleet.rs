@@ -304,3 +304,36 @@ fn the_redis_password_never_appears_in_status_errors_or_debug() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("***"), "{text}");
 }
+
+#[test]
+fn a_dead_llm_target_found_by_one_process_is_skipped_by_another_within_a_second_with_one_probe() {
+    use failsoft::fleet::{RedisCircuit, SharedCircuit};
+    let Some(mut redis) = RedisServer::start() else { return };
+    let a = RedisCircuit::new(&fleet(&redis), "llm-fleet").unwrap();
+    let b = RedisCircuit::new(&fleet(&redis), "llm-fleet").unwrap();
+    let target = "http://primary/v1|gpt-4o";
+    let cooldown = Duration::from_millis(800);
+    for _ in 0..3 {
+        a.failure(target, 3, cooldown, None);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = Instant::now();
+    assert!(
+        poll_until(Duration::from_secs(1), || b.view(target).and_then(|v| v.open_for).is_some()),
+        "b sees the circuit open within 1 s"
+    );
+    eprintln!("the other process saw the dead target after {:?}", t.elapsed());
+    // One probe per cooldown across both processes.
+    let claims =
+        [a.claim_probe(target, cooldown), b.claim_probe(target, cooldown), a.claim_probe(target, cooldown)];
+    assert_eq!(claims.iter().filter(|c| **c == Some(true)).count(), 1, "{claims:?}");
+    std::thread::sleep(cooldown + Duration::from_millis(50));
+    assert_eq!(b.claim_probe(target, cooldown), Some(true), "the next cooldown's probe");
+    b.success(target);
+    assert!(
+        poll_until(Duration::from_secs(2), || a.view(target) == Some(Default::default())),
+        "closed fleet-wide"
+    );
+    redis.kill();
+    assert_eq!(a.claim_probe(target, cooldown), None, "store down: decide locally");
+}

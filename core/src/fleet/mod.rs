@@ -3,11 +3,13 @@
 //! lease and fetches for the fleet, the others adopt what it published. Warm reads never get here.
 
 mod breaker;
+mod llm_breaker;
 mod options;
 mod scripts;
 mod store;
 mod subscriber;
 
+pub use llm_breaker::{CircuitView, RedisCircuit, SharedCircuit};
 pub use options::{redact_url, FleetMode, FleetOptions, OnStoreDown};
 pub(crate) use store::Shared;
 pub(crate) use subscriber::{start_subscriber, Listener};
