@@ -99,4 +99,9 @@ fn invalidate_and_fleet_warm_work_from_the_command_line() {
     assert_eq!(inv, "1");
     let out = failsoft(&sim, &["invalidate", "greeting"], None).output().unwrap();
     assert!(!out.status.success(), "invalidate without a fleet is refused");
+    // FAILSOFT_REDIS_URL turns fleet mode on without a flag.
+    let out =
+        failsoft(&sim, &["get", "settings"], None).env("FAILSOFT_REDIS_URL", &redis.url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(redis.keys("failsoft:v1:*:e").len(), 2, "the environment's fleet wrote the entry of settings");
 }

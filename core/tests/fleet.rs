@@ -337,3 +337,29 @@ fn a_dead_llm_target_found_by_one_process_is_skipped_by_another_within_a_second_
     redis.kill();
     assert_eq!(a.claim_probe(target, cooldown), None, "store down: decide locally");
 }
+
+#[test]
+fn stale_only_makes_no_backend_call_without_the_store_and_direct_does() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let sim = Sim::start();
+    let mut f = fleet(&redis);
+    f.on_store_down = failsoft::fleet::OnStoreDown::StaleOnly;
+    f.store_timeout = Duration::from_millis(50);
+    let ttl = Duration::from_millis(200);
+    let c = client_with(&sim, ClientOptions { ttl: Some(ttl), fleet: Some(f), ..Default::default() });
+    c.get(&greeting()).unwrap();
+    redis.kill();
+    let before = sim.count("/kv/greeting");
+    let until = Instant::now() + ttl * 4;
+    while Instant::now() < until {
+        assert!(!c.get(&greeting()).unwrap().is_fallback(), "the stale value keeps being served");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let v = c.get_with(&Key::new("a"), ReadOptions::with_fallback(json!("fb"))).unwrap();
+    assert!(v.is_fallback(), "a cold key gets its fallback, not a backend call");
+    assert_eq!(sim.count("/kv/greeting") + sim.count("/kv/a"), before, "no backend call without a lease");
+
+    let d =
+        client_with(&sim, ClientOptions { ttl: Some(ttl), fleet: Some(fleet(&redis)), ..Default::default() });
+    assert_eq!(d.get(&Key::new("a")).unwrap().data()["n"], 1, "direct: fetches on its own");
+}
