@@ -70,6 +70,12 @@ export declare class NativeClient {
    * released at once.
    */
   close(): Promise<void>
+  /**
+   * Forces a refresh of `key` (fleet-wide in fleet mode) on a thread of its own: the Redis
+   * call never blocks the event loop. Resolves to `null`, or to the failure's
+   * `[code, message]`, which the JS side throws as the matching error.
+   */
+  invalidate(key: string): Promise<[string, string] | null>
   get closed(): boolean
 }
 

@@ -283,6 +283,20 @@ failsoft_status failsoft_client_new(const char *options_json, struct failsoft_cl
 failsoft_status failsoft_client_close(const struct failsoft_client *client);
 
 /**
+ * Forces a refresh of `key`: in fleet mode (`"fleet"` in the options JSON, or
+ * `FAILSOFT_REDIS_URL`) fleet-wide — the shared entry stops counting as fresh and every process
+ * is told, one of them fetches — else in this process. The cached value keeps being served.
+ *
+ * Errors: `FAILSOFT_INVALID_ARGUMENT` for a NULL client or key; `FAILSOFT_UNAVAILABLE` when the
+ * shared store cannot be reached (bounded by the store timeout, 250 ms).
+ * Thread-safety: any thread, concurrently with reads.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `key` NULL or a NUL-terminated string.
+ */
+failsoft_status failsoft_client_invalidate(const struct failsoft_client *client, const char *key);
+
+/**
  * Closes (see `failsoft_client_close`) and frees a client. NULL is ignored.
  *
  * When it returns, no change callback of this client is running or will run again. Values read

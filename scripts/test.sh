@@ -17,6 +17,10 @@ cargo build --release --workspace --locked
 export FAILSOFT_SIM_BIN="$PWD/target/release/failsoft-sim"
 export FAILSOFT_BIN="$PWD/target/release/failsoft"
 
+step "redis-server for the fleet tests"
+# shellcheck source=scripts/redis.sh
+source scripts/redis.sh
+
 step "Rust tests"
 cargo test --release --workspace --locked
 

@@ -19,6 +19,21 @@ export interface ClientOptions {
     readonly refreshWorkers?: number;
     /** Keep serving a key whose refresh answers 404 instead of evicting it. false. */
     readonly keepOnNotFound?: boolean;
+    /** Fleet mode: share refreshes and the last known good through Redis (SPEC §10). */
+    readonly fleet?: FleetOptions;
+}
+/** Fleet mode options, the same as Python's and the C options JSON's `fleet`. */
+export interface FleetOptions {
+    /** `redis://…` or `rediss://…` (TLS); default `FAILSOFT_REDIS_URL`. Never shown in errors or status. */
+    readonly redisUrl?: string;
+    /** Prefix of every Redis key and channel. `failsoft`. */
+    readonly prefix?: string;
+    /** `share` (take refresh leases; default) or `read_only` (never call the backend). */
+    readonly mode?: 'share' | 'read_only';
+    /** While Redis is unreachable: `direct` (refresh alone; default) or `stale_only`. */
+    readonly onStoreDown?: 'direct' | 'stale_only';
+    /** How long a shared entry outlives its last write. 604800 (7 days). */
+    readonly retentionSeconds?: number;
 }
 /** A fallback: the value, or a function producing it (called only when the fallback is served). */
 export type Fallback<T> = T | (() => T);
@@ -98,6 +113,8 @@ export interface Status {
     };
     /** Keys in the cache. */
     readonly keys: number;
+    /** In fleet mode: the store's state (`up`/`down`), mode and counters (adopted, leased, ...). */
+    readonly fleet: Readonly<Record<string, unknown>> | null;
 }
 /** A key's value changed version (hot reload). */
 export interface Change {
@@ -174,6 +191,11 @@ export declare class Client {
     prefetch(keys: readonly string[], options?: PrefetchOptions): Promise<void>;
     /** The client's health and counters (SPEC §4). */
     status(): Status;
+    /**
+     * Forces a refresh of `key`: fleet-wide in fleet mode (the shared entry stops counting as
+     * fresh and every process is told; one of them fetches), else in this process.
+     */
+    invalidate(key: string): Promise<void>;
     /**
      * Calls `listener` on the JS thread after a key's value changes version (hot reload), off
      * the read path. A listener that throws is logged (`NODE_DEBUG=failsoft`) and ignored.

@@ -22,7 +22,7 @@ const value_1 = require("./value");
 const debug = (0, node_util_1.debuglog)('failsoft');
 const SOURCES = ['fresh', 'stale', 'snapshot', 'fallback'];
 const NONE = Symbol('none');
-const CLIENT_OPTIONS_NESTED = new Set(['source']);
+const CLIENT_OPTIONS_NESTED = new Set(['source', 'fleet']);
 /** What the JS side keeps per native slot: the conversion of the slot's current generation. */
 class Slot {
     id;
@@ -258,7 +258,17 @@ class Client {
                 : null,
             counters: counters,
             keys: raw.keys,
+            fleet: raw.fleet ?? null,
         };
+    }
+    /**
+     * Forces a refresh of `key`: fleet-wide in fleet mode (the shared entry stops counting as
+     * fresh and every process is told; one of them fetches), else in this process.
+     */
+    async invalidate(key) {
+        const failed = (await this.#native.invalidate(key));
+        if (failed)
+            throw (0, errors_1.errorFromInfo)({ code: failed[0], key, message: failed[1] });
     }
     /**
      * Calls `listener` on the JS thread after a key's value changes version (hot reload), off

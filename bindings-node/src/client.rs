@@ -480,6 +480,26 @@ impl NativeClient {
         Ok(promise)
     }
 
+    /// Forces a refresh of `key` (fleet-wide in fleet mode) on a thread of its own: the Redis
+    /// call never blocks the event loop. Resolves to `null`, or to the failure's
+    /// `[code, message]`, which the JS side throws as the matching error.
+    #[napi(ts_return_type = "Promise<[string, string] | null>")]
+    pub fn invalidate<'env>(&self, env: &'env Env, key: String) -> Result<Object<'env>> {
+        type Answer = Option<Vec<String>>;
+        let (deferred, promise) = env
+            .create_deferred::<Answer, Box<dyn FnOnce(Env) -> napi::Result<Answer> + Send>>()
+            .map_err(str_err)?;
+        let client = self.client.clone();
+        waiters::run(move || {
+            let failed = client
+                .invalidate(&Key::parse(&key))
+                .err()
+                .map(|e| vec![e.kind.code().to_string(), e.message]);
+            deferred.resolve(Box::new(move |_| Ok(failed)));
+        });
+        Ok(promise)
+    }
+
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         self.client.is_closed()

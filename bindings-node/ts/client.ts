@@ -48,6 +48,22 @@ export interface ClientOptions {
   readonly refreshWorkers?: number;
   /** Keep serving a key whose refresh answers 404 instead of evicting it. false. */
   readonly keepOnNotFound?: boolean;
+  /** Fleet mode: share refreshes and the last known good through Redis (SPEC §10). */
+  readonly fleet?: FleetOptions;
+}
+
+/** Fleet mode options, the same as Python's and the C options JSON's `fleet`. */
+export interface FleetOptions {
+  /** `redis://…` or `rediss://…` (TLS); default `FAILSOFT_REDIS_URL`. Never shown in errors or status. */
+  readonly redisUrl?: string;
+  /** Prefix of every Redis key and channel. `failsoft`. */
+  readonly prefix?: string;
+  /** `share` (take refresh leases; default) or `read_only` (never call the backend). */
+  readonly mode?: 'share' | 'read_only';
+  /** While Redis is unreachable: `direct` (refresh alone; default) or `stale_only`. */
+  readonly onStoreDown?: 'direct' | 'stale_only';
+  /** How long a shared entry outlives its last write. 604800 (7 days). */
+  readonly retentionSeconds?: number;
 }
 
 /** A fallback: the value, or a function producing it (called only when the fallback is served). */
@@ -130,6 +146,8 @@ export interface Status {
   };
   /** Keys in the cache. */
   readonly keys: number;
+  /** In fleet mode: the store's state (`up`/`down`), mode and counters (adopted, leased, ...). */
+  readonly fleet: Readonly<Record<string, unknown>> | null;
 }
 
 /** A key's value changed version (hot reload). */
@@ -144,7 +162,7 @@ export interface Change {
 
 const SOURCES: readonly ValueSource[] = ['fresh', 'stale', 'snapshot', 'fallback'];
 const NONE = Symbol('none');
-const CLIENT_OPTIONS_NESTED: ReadonlySet<string> = new Set(['source']);
+const CLIENT_OPTIONS_NESTED: ReadonlySet<string> = new Set(['source', 'fleet']);
 
 /** The options of a read that carry its fallback. */
 interface FallbackOptions {
@@ -403,6 +421,7 @@ export class Client {
       last_error: { kind: string; key: string; message: string; status: number | null } | null;
       counters: Record<string, number>;
       keys: number;
+      fleet: Record<string, unknown> | null;
     };
     const counters: Record<string, number> = {};
     for (const [name, n] of Object.entries(raw.counters)) {
@@ -422,7 +441,17 @@ export class Client {
         : null,
       counters: counters as unknown as Status['counters'],
       keys: raw.keys,
+      fleet: raw.fleet ?? null,
     };
+  }
+
+  /**
+   * Forces a refresh of `key`: fleet-wide in fleet mode (the shared entry stops counting as
+   * fresh and every process is told; one of them fetches), else in this process.
+   */
+  async invalidate(key: string): Promise<void> {
+    const failed = (await this.#native.invalidate(key)) as [string, string] | null;
+    if (failed) throw errorFromInfo({ code: failed[0] as never, key, message: failed[1] });
   }
 
   /**

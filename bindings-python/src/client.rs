@@ -626,7 +626,8 @@ impl PyClient {
     /// environment variables). Never touches the network.
     #[new]
     #[pyo3(signature = (source, *, ttl_seconds = None, cold_deadline_seconds = None, snapshot_dir = None,
-                        request_timeout_seconds = None, refresh_workers = None, keep_on_not_found = None))]
+                        request_timeout_seconds = None, refresh_workers = None, keep_on_not_found = None,
+                        fleet = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -637,6 +638,7 @@ impl PyClient {
         request_timeout_seconds: Option<f64>,
         refresh_workers: Option<usize>,
         keep_on_not_found: Option<bool>,
+        fleet: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let source =
             if source.is_instance_of::<PyDict>() { source.clone() } else { source.call_method0("_spec")? };
@@ -652,6 +654,9 @@ impl PyClient {
         put("request_timeout_seconds", request_timeout_seconds.map(Json::from));
         put("refresh_workers", refresh_workers.map(Json::from));
         put("keep_on_not_found", keep_on_not_found.map(Json::from));
+        if let Some(f) = fleet.filter(|f| !f.is_none()) {
+            spec.insert("fleet".into(), from_py(f, "fleet")?);
+        }
         if let Some(dir) = snapshot_dir.filter(|d| !d.is_none()) {
             let path = py.import("os")?.call_method1("fspath", (dir,))?;
             spec.insert("snapshot_dir".into(), Json::String(path.extract::<String>()?));
@@ -816,6 +821,12 @@ impl PyClient {
     /// afterwards. Idempotent; returns within about a second even when a request hangs.
     fn close(&self, py: Python<'_>) {
         py.detach(|| self.core().close());
+    }
+
+    /// Forces a refresh of `key`: fleet-wide in fleet mode, else in this process.
+    fn invalidate(&self, py: Python<'_>, key: &str) -> PyResult<()> {
+        let key = Key::parse(key);
+        py.detach(|| self.core().invalidate(&key)).map_err(|e| to_pyerr(py, &e))
     }
 
     /// Whether `close()` was called.

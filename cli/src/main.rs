@@ -4,6 +4,7 @@
 mod args;
 mod chat;
 mod demo;
+mod fleet;
 mod logging;
 mod read;
 mod snapshots;
@@ -23,6 +24,9 @@ USAGE:
   failsoft watch KEY [KEY…] --source … [--interval SECONDS] [--count N]
   failsoft pull KEY [KEY…] --source … --out DIR   write snapshots to bake into an image
   failsoft snapshot ls DIR                      list what a snapshot directory holds
+  failsoft invalidate KEY [KEY…] --source … --redis-url URL   force a fleet-wide refresh
+  failsoft fleet warm KEY [KEY…] --source … --redis-url URL [--interval S] [--count N]
+                 the single writer that keeps the listed keys fresh in the shared store
   failsoft chat PROMPT --base-url URL --model M [--fallback-base-url URL] [--fallback-model M] [--stream] [--json]
                  (keys: --api-key / OPENAI_API_KEY, --fallback-api-key; --timeout, --fallback-timeout, --deadline)
   failsoft demo
@@ -32,6 +36,9 @@ OPTIONS (get, watch):
   --cold-deadline SECONDS  how long a read with nothing cached waits (default 5)
   --snapshot-dir DIR       last-known-good snapshots (default: FAILSOFT_SNAPSHOT_DIR)
   --fallback JSON          served when the backend fails and nothing is cached
+  --request-timeout SECONDS  bound on one background fetch (default 10)
+  --redis-url URL          fleet mode: share refreshes through Redis (default: FAILSOFT_REDIS_URL)
+  --fleet-prefix P         prefix of the fleet's Redis keys (default failsoft)
   RUST_LOG=debug           show the library's log lines on stderr (never a secret)
 
 `get` prints the value as JSON with source, is_fallback, version and age;
@@ -53,6 +60,8 @@ fn main() -> ExitCode {
         "watch" => read::watch(&args),
         "pull" => snapshots::pull(&args),
         "snapshot" => snapshots::snapshot(&args),
+        "invalidate" => fleet::invalidate(&args),
+        "fleet" => fleet::run(&args),
         "chat" => chat::run(&args),
         "demo" => demo::run(),
         "help" | "--help" | "-h" => {

@@ -16,6 +16,10 @@ pub const SOURCE_FLAGS: &[&str] = &[
     "snapshot-dir",
     "fallback",
     "help",
+    // fleet mode: --redis-url URL (else FAILSOFT_REDIS_URL), --fleet-prefix P
+    "redis-url",
+    "fleet-prefix",
+    "request-timeout",
     // langfuse: --label L | --version N (credentials from LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY)
     "label",
     "version",
@@ -119,6 +123,17 @@ pub fn client_options(args: &Args) -> Result<ClientOptions, String> {
     }
     if let Some(dir) = args.get("snapshot-dir") {
         o.snapshot_dir = Some(dir.into());
+    }
+    if let Some(t) = args.seconds("request-timeout")? {
+        o.request_timeout = t;
+    }
+    if let Some(url) = args.get("redis-url") {
+        let fleet = failsoft::FleetSpec {
+            redis_url: Some(url.to_string()),
+            prefix: args.get("fleet-prefix").map(str::to_string),
+            ..Default::default()
+        };
+        o.fleet = Some(fleet.options().map_err(|e| e.message)?);
     }
     Ok(o)
 }

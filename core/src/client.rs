@@ -6,6 +6,7 @@
 
 use crate::entry::{lock, Entry, Flight, Outcome};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::{self, Fleet, Got};
 use crate::fork;
 use crate::key::Key;
 use crate::options::{ClientOptions, ReadOptions};
@@ -87,6 +88,8 @@ pub(crate) struct Inner {
     stats: Stats,
     health: Health,
     snapshots: Option<SnapshotStore>,
+    /// The shared store (fleet mode), consulted only on the refresh and cold paths.
+    fleet: Option<Fleet>,
     listeners: ArcSwap<Vec<(u64, Listener)>>,
     next_listener: AtomicU64,
     me: std::sync::Weak<Inner>,
@@ -103,6 +106,7 @@ impl Client {
         fork::register();
         let ttl = options.resolve_ttl(source.ttl_env());
         let snapshots = options.resolve_snapshot_dir().map(|d| SnapshotStore::new(d, source.identity()));
+        let fleet = options.resolve_fleet().map(|f| Fleet::new(f, &source.identity())).transpose()?;
         let inner = Arc::new_cyclic(|me| Inner {
             source,
             opts: options,
@@ -118,6 +122,7 @@ impl Client {
             stats: Stats::default(),
             health: Health::new(),
             snapshots,
+            fleet,
             listeners: ArcSwap::from_pointee(Vec::new()),
             next_listener: AtomicU64::new(0),
             me: me.clone(),
@@ -174,7 +179,21 @@ impl Client {
     }
 
     pub fn status(&self) -> Status {
-        self.inner.health.snapshot(&self.inner.stats, self.inner.map.load().len())
+        let mut s = self.inner.health.snapshot(&self.inner.stats, self.inner.map.load().len());
+        s.fleet = self.inner.fleet.as_ref().map(Fleet::status);
+        s
+    }
+
+    /// Forces a refresh of `key`: in fleet mode fleet-wide (the shared entry stops counting as
+    /// fresh and every process is told; one of them fetches), else in this process. The cached
+    /// value keeps being served meanwhile.
+    pub fn invalidate(&self, key: &Key) -> Result<()> {
+        self.inner.ensure_runtime();
+        if let Some(f) = &self.inner.fleet {
+            f.invalidate(key)?;
+        }
+        self.inner.refresh_now(key);
+        Ok(())
     }
 
     /// Calls `listener` on a library thread after a key's value changes version. A listener that
@@ -344,6 +363,12 @@ impl Inner {
         let flight = self.join_or_start(entry, opts.create_from.take());
         match flight.wait_until(deadline) {
             Some(Ok(p)) => {
+                // A value adopted from the fleet's store may already be older than the TTL.
+                let ttl = opts.ttl.unwrap_or(self.ttl);
+                if self.fleet.is_some() && !ttl.is_zero() && p.age() >= ttl {
+                    self.stats.stale_reads.inc();
+                    return Ok(Value { payload: p, source: ValueSource::Stale, error: entry.last_error() });
+                }
                 self.stats.fresh_reads.inc();
                 Ok(Value { payload: p, source: ValueSource::Fresh, error: None })
             }
@@ -463,7 +488,102 @@ impl Inner {
         cold: bool,
         create_from: Option<&serde_json::Value>,
     ) {
-        let deadline = Instant::now() + self.opts.request_timeout.max(self.opts.cold_deadline);
+        let bound = self.opts.request_timeout.max(self.opts.cold_deadline);
+        let deadline = Instant::now() + bound;
+        let outcome = match &self.fleet {
+            None => self.apply(entry, self.fetch_direct(entry, deadline, cold, create_from)),
+            Some(fleet) => {
+                let current = entry.current.load_full();
+                let mut fetch = || self.fetch_direct(entry, deadline, cold, create_from);
+                let failures = entry.control().failures;
+                let backoff = |e: &Error, n: u32| self.backoff(e, n.max(failures + 1));
+                let cold_until = Instant::now() + self.opts.cold_deadline;
+                let got = fleet.refresh(
+                    &entry.key,
+                    entry.ttl(),
+                    current.as_deref(),
+                    cold_until,
+                    bound + Duration::from_secs(1),
+                    &mut fetch,
+                    &backoff,
+                );
+                match got {
+                    Got::Fetched(result) => self.apply(entry, result),
+                    Got::Adopted(shared) => self.adopt(entry, current, shared),
+                    Got::Deferred(retry, err) => self.defer(entry, current, retry, err),
+                }
+            }
+        };
+        entry.control().flight = None;
+        flight.finish(outcome);
+    }
+
+    /// A value from the fleet's store: stored like a fetch (never replacing a higher version),
+    /// dated by its age in Redis time.
+    fn adopt(&self, entry: &Arc<Entry>, prev: Option<Arc<Payload>>, shared: fleet::Shared) -> Outcome {
+        let seq = entry.fetch_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let data = match (shared.data, &prev) {
+            (Some(text), _) => match serde_json::from_str(&text) {
+                Ok(v) => Arc::new(v),
+                Err(e) => {
+                    let err =
+                        Error::invalid_response(format!("unparsable shared entry: {e}")).with_key(&entry.key);
+                    return Err(self.store_failure(entry, err, seq));
+                }
+            },
+            (None, Some(p)) => p.data.clone(),
+            (None, None) => {
+                let err = Error::invalid_response("shared entry without data").with_key(&entry.key);
+                return Err(self.store_failure(entry, err, seq));
+            }
+        };
+        if let Some(p) = &prev {
+            let older = matches!((p.version, shared.version), (Some(old), Some(new)) if new < old);
+            if older || (p.version == shared.version && p.age() <= shared.age) {
+                // Nothing newer than what memory holds; ask again when it is due.
+                self.schedule_ask(entry, p, seq);
+                return Ok(p.clone());
+            }
+        }
+        let payload = Arc::new(Payload::aged_by(data, shared.version, shared.etag, shared.age));
+        self.store_success(entry, prev.as_deref(), &payload, seq);
+        Ok(payload)
+    }
+
+    /// Nothing fetched now (another process holds the lease, or no backend call is allowed):
+    /// keep what memory holds and ask again after `retry`.
+    fn defer(
+        &self,
+        entry: &Arc<Entry>,
+        prev: Option<Arc<Payload>>,
+        retry: Duration,
+        err: Option<Error>,
+    ) -> Outcome {
+        let seq = entry.fetch_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let now = Instant::now();
+        entry.next_attempt_ms.store(self.ms(now + retry), Ordering::Relaxed);
+        self.schedule(now + retry, TimerKind::Retry, entry, seq);
+        match prev {
+            Some(p) => Ok(p),
+            None => {
+                let e = Arc::new(
+                    err.unwrap_or_else(|| Error::timeout("waiting for the fleet's refresh"))
+                        .with_key(&entry.key),
+                );
+                entry.last_error_fast.store(Some(e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// The backend, on a cold key with one quick retry after an HTTP error answer.
+    fn fetch_direct(
+        &self,
+        entry: &Arc<Entry>,
+        deadline: Instant,
+        cold: bool,
+        create_from: Option<&serde_json::Value>,
+    ) -> Result<Fetched> {
         let mut result = self.fetch_once(entry, deadline, create_from);
         if cold {
             if let Err(e) = &result {
@@ -474,9 +594,7 @@ impl Inner {
                 }
             }
         }
-        let outcome = self.apply(entry, result);
-        entry.control().flight = None;
-        flight.finish(outcome);
+        result
     }
 
     fn fetch_once(
@@ -557,11 +675,7 @@ impl Inner {
         };
         entry.last_error_fast.store(None);
         self.health.transition(old_health, KeyHealth::Ok, true, None);
-        let ttl = entry.ttl();
-        if !ttl.is_zero() {
-            let ahead = ttl.mul_f64(0.75 + 0.15 * fastrand::f64());
-            self.schedule(payload.fetched_at + ahead, TimerKind::Ahead, entry, seq);
-        }
+        self.schedule_ask(entry, payload, seq);
         if write_snapshot {
             if let Some(store) = &self.snapshots {
                 if let Err(e) = store.store(&entry.key, payload) {
@@ -616,6 +730,31 @@ impl Inner {
         );
         self.schedule(now + backoff, TimerKind::Retry, entry, seq);
         err
+    }
+
+    /// Refresh ahead: at a jittered 75–90 % of the TTL; in fleet mode just before the shared
+    /// entry stops being fresh (the fleet fetches about once per TTL), and never in the past (an
+    /// entry adopted already old is asked about again shortly, not in a loop).
+    fn schedule_ask(&self, entry: &Arc<Entry>, payload: &Payload, seq: u64) {
+        let ttl = entry.ttl();
+        if ttl.is_zero() {
+            return;
+        }
+        let due = match &self.fleet {
+            None => payload.fetched_at + ttl.mul_f64(0.75 + 0.15 * fastrand::f64()),
+            Some(_) => (payload.fetched_at + Fleet::ask_after(ttl))
+                .max(Instant::now() + (ttl / 20).clamp(Duration::from_millis(10), Duration::from_secs(1))),
+        };
+        self.schedule(due, TimerKind::Ahead, entry, seq);
+    }
+
+    /// Refreshes `key` now if it is in memory, past any backoff (invalidation).
+    fn refresh_now(&self, key: &Key) {
+        if let Some(entry) = self.lookup(key) {
+            entry.next_attempt_ms.store(0, Ordering::Relaxed);
+            entry.read_since_fetch.store(true, Ordering::Relaxed);
+            self.enqueue(&entry);
+        }
     }
 
     /// 1 s doubling to 30 s with up to 50 % jitter; 5 minutes while unauthorized; never shorter
@@ -712,6 +851,9 @@ impl Inner {
                 // In a forked child the parent's runtime is just forgotten: its threads are gone.
                 self.runtime.store(Some(rt.clone()));
                 self.runtime_gen.store(gen, Ordering::Release);
+                if self.fleet.is_some() {
+                    fleet::start_subscriber(self.me.clone());
+                }
                 if forked {
                     self.adopt_after_fork(&rt);
                 }
@@ -790,6 +932,52 @@ impl Handler for Inner {
         };
         if go {
             self.enqueue(entry);
+        }
+    }
+}
+
+impl fleet::Listener for Inner {
+    fn fleet(&self) -> Option<&Fleet> {
+        self.fleet.as_ref()
+    }
+
+    fn published(&self, key: &str) {
+        if let Some(entry) = self.lookup(&Key::parse(key)) {
+            self.sync_from_fleet(&entry);
+        }
+    }
+
+    fn invalidated(&self, key: &str) {
+        if let Some(f) = &self.fleet {
+            f.counters.invalidations.fetch_add(1, Ordering::Relaxed);
+        }
+        self.refresh_now(&Key::parse(key));
+    }
+
+    fn resubscribed(&self) {
+        for entry in self.map.load().values() {
+            if entry.current.load().is_some() {
+                self.sync_from_fleet(entry);
+            }
+        }
+    }
+
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+}
+
+impl Inner {
+    /// A pub/sub hint or a catch-up: adopt the shared entry if it is newer than memory's.
+    /// Skipped while the key's own flight runs (it asks Redis itself).
+    fn sync_from_fleet(&self, entry: &Arc<Entry>) {
+        let Some(f) = &self.fleet else { return };
+        if entry.control().flight.is_some() {
+            return;
+        }
+        let current = entry.current.load_full();
+        if let Some(shared) = f.read(&entry.key, current.as_deref()) {
+            let _ = self.adopt(entry, current, shared);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Client and read options, with their defaults and the environment variables behind them.
 
 use crate::error::{Error, Result};
+use crate::fleet::FleetOptions;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ pub struct ClientOptions {
     pub auth_retry_interval: Duration,
     /// Keys not read for this many TTLs stop being refreshed ahead. 10.
     pub idle_ttls: u32,
+    /// Fleet mode: share refreshes and the last known good through Redis (SPEC §10).
+    /// `None`: `FAILSOFT_REDIS_URL` if set, else off.
+    pub fleet: Option<FleetOptions>,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +55,7 @@ impl Default for ClientOptions {
             backoff_cap: Duration::from_secs(30),
             auth_retry_interval: Duration::from_secs(300),
             idle_ttls: 10,
+            fleet: None,
         }
     }
 }
@@ -70,7 +75,15 @@ impl ClientOptions {
         if self.backoff_base.is_zero() || self.backoff_cap < self.backoff_base {
             return Err(Error::invalid_argument("backoff_base must be > 0 and <= backoff_cap"));
         }
+        if let Some(f) = &self.fleet {
+            f.validate()?;
+        }
         Ok(())
+    }
+
+    /// The fleet options in force: this option, else `FAILSOFT_REDIS_URL`.
+    pub fn resolve_fleet(&self) -> Option<FleetOptions> {
+        self.fleet.clone().or_else(FleetOptions::from_env)
     }
 
     /// The TTL in force: this option, else `FAILSOFT_TTL_SECONDS`, else `source_env`, else 300 s.

@@ -9,6 +9,7 @@
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::fleet::{FleetMode, FleetOptions, OnStoreDown};
 use crate::options::ClientOptions;
 use crate::source::Source;
 use crate::sources::langfuse::{LangfuseOptions, LangfuseSource};
@@ -77,6 +78,65 @@ pub struct ClientSpec {
     pub refresh_workers: Option<usize>,
     #[serde(default)]
     pub keep_on_not_found: Option<bool>,
+    /// Fleet mode (SPEC §10).
+    #[serde(default)]
+    pub fleet: Option<FleetSpec>,
+}
+
+/// `fleet`: `{"redis_url", "prefix", "mode", "on_store_down", "retention_seconds"}`. Every field
+/// is optional; `redis_url` left out takes `FAILSOFT_REDIS_URL`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSpec {
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    #[serde(default)]
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub on_store_down: Option<String>,
+    #[serde(default)]
+    pub retention_seconds: Option<f64>,
+}
+
+impl std::fmt::Debug for FleetSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetSpec")
+            .field("redis_url", &self.redis_url.as_deref().map(crate::fleet::redact_url))
+            .field("prefix", &self.prefix)
+            .field("mode", &self.mode)
+            .field("on_store_down", &self.on_store_down)
+            .field("retention_seconds", &self.retention_seconds)
+            .finish()
+    }
+}
+
+impl FleetSpec {
+    /// The fleet options, validated; errors name the field and never echo a password.
+    pub fn options(&self) -> Result<FleetOptions> {
+        let url = match &self.redis_url {
+            Some(u) => u.clone(),
+            None => std::env::var("FAILSOFT_REDIS_URL").ok().filter(|v| !v.trim().is_empty()).ok_or_else(
+                || Error::invalid_argument("fleet.redis_url is required (or set FAILSOFT_REDIS_URL)"),
+            )?,
+        };
+        let mut o = FleetOptions::new(url);
+        if let Some(p) = &self.prefix {
+            o.prefix = p.clone();
+        }
+        if let Some(m) = &self.mode {
+            o.mode = FleetMode::parse(m)?;
+        }
+        if let Some(d) = &self.on_store_down {
+            o.on_store_down = OnStoreDown::parse(d)?;
+        }
+        if let Some(r) = self.retention_seconds {
+            o.retention = seconds("fleet.retention_seconds", r)?;
+        }
+        o.validate()?;
+        Ok(o)
+    }
 }
 
 /// Seconds as a duration, or `InvalidArgument` naming the option.
@@ -118,6 +178,9 @@ impl ClientSpec {
         }
         if let Some(k) = self.keep_on_not_found {
             o.keep_on_not_found = k;
+        }
+        if let Some(f) = &self.fleet {
+            o.fleet = Some(f.options()?);
         }
         o.validate()?;
         Ok(o)
@@ -193,6 +256,38 @@ mod tests {
         assert_eq!(c.options().cold_deadline, Duration::from_millis(250));
         assert_eq!(c.options().refresh_workers, 2);
         assert!(c.options().keep_on_not_found);
+    }
+
+    #[test]
+    fn fleet_options_are_validated_by_name_without_the_password() {
+        let build = |fleet: &str| {
+            ClientSpec::from_json(&format!(
+                r#"{{"source": {{"kind": "file", "path": "/tmp/x.json"}}, "fleet": {fleet}}}"#
+            ))
+            .and_then(|s| s.options())
+        };
+        let e = build(r#"{"redis_url": "http://u:hunter2@h/0"}"#).unwrap_err();
+        assert!(e.message.contains("fleet.redis_url") && !e.message.contains("hunter2"), "{e}");
+        let e = build(r#"{"redis_url": "redis://h", "mode": "write"}"#).unwrap_err();
+        assert!(e.message.contains("fleet.mode"), "{e}");
+        let e = build(r#"{"redis_url": "redis://h", "on_store_down": "x"}"#).unwrap_err();
+        assert!(e.message.contains("fleet.on_store_down"), "{e}");
+        let e = build(r#"{"redis_url": "redis://h", "retention_seconds": -1}"#).unwrap_err();
+        assert!(e.message.contains("fleet.retention_seconds"), "{e}");
+        let e = build(r#"{"redis_url": "redis://h", "ttl": 1}"#).unwrap_err();
+        assert!(e.message.contains("ttl"), "{e}");
+        let o = build(
+            r#"{"redis_url": "redis://:hunter2@127.0.0.1:6379/0", "prefix": "agents", "mode": "read_only",
+                "on_store_down": "stale_only", "retention_seconds": 60}"#,
+        )
+        .unwrap();
+        let f = o.fleet.unwrap();
+        assert_eq!(
+            (f.prefix.as_str(), f.mode, f.on_store_down),
+            ("agents", FleetMode::ReadOnly, OnStoreDown::StaleOnly)
+        );
+        assert_eq!(f.retention, Duration::from_secs(60));
+        assert!(!format!("{f:?}").contains("hunter2"));
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Status {
     pub bytes_fetched: u64,
     /// Keys in the cache.
     pub keys: usize,
+    /// The shared store's state and counters, in fleet mode.
+    pub fleet: Option<crate::fleet::FleetStatus>,
 }
 
 impl Status {
@@ -73,6 +75,7 @@ impl Status {
                 "bytes_fetched": self.bytes_fetched,
             },
             "keys": self.keys,
+            "fleet": self.fleet.as_ref().map(|f| f.to_json()),
         })
     }
 }
@@ -178,6 +181,7 @@ impl Health {
             coalesced_waits: stats.coalesced_waits.get(),
             bytes_fetched: stats.bytes_fetched.get(),
             keys,
+            fleet: None,
         }
     }
 }

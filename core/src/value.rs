@@ -80,6 +80,24 @@ impl Payload {
         Payload { data: Arc::new(data), version, etag, fetched_at, fetched_ns, fetched_wall }
     }
 
+    /// A payload fetched `age` ago by another process of the fleet (age judged by Redis time).
+    pub(crate) fn aged_by(
+        data: Arc<serde_json::Value>,
+        version: Option<i64>,
+        etag: Option<String>,
+        age: Duration,
+    ) -> Self {
+        let now = Instant::now();
+        Payload {
+            data,
+            version,
+            etag,
+            fetched_at: now.checked_sub(age).unwrap_or(now),
+            fetched_ns: crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64),
+            fetched_wall: SystemTime::now().checked_sub(age).unwrap_or_else(SystemTime::now),
+        }
+    }
+
     /// The same fetch (times, version, validator) with other data.
     pub fn with_data(&self, data: serde_json::Value) -> Payload {
         Payload {

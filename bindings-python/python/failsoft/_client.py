@@ -24,8 +24,9 @@ class Client(_NativeClient):
     Options left as ``None`` take their environment variables or defaults: ``ttl_seconds``
     (``FAILSOFT_TTL_SECONDS``, the source's own variable, else 300), ``cold_deadline_seconds``
     (5), ``snapshot_dir`` (``FAILSOFT_SNAPSHOT_DIR``), ``request_timeout_seconds`` (10),
-    ``refresh_workers`` (4), ``keep_on_not_found`` (False). Creating a client never touches the
-    network. Use it as a context manager, or call ``close()``.
+    ``refresh_workers`` (4), ``keep_on_not_found`` (False), ``fleet`` (a dict: ``redis_url``
+    (``FAILSOFT_REDIS_URL``), ``prefix``, ``mode``, ``on_store_down``, ``retention_seconds``;
+    SPEC §10). Creating a client never touches the network. Use it as a context manager, or call ``close()``.
     """
 
     def get_or_create_config(

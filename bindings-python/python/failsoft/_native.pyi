@@ -153,6 +153,7 @@ class Client:
         request_timeout_seconds: Optional[float] = None,
         refresh_workers: Optional[int] = None,
         keep_on_not_found: Optional[bool] = None,
+        fleet: Optional[Mapping[str, Any]] = None,
     ) -> Client: ...
     def get(self, key: str, fallback: Any = ..., ttl_seconds: Optional[float] = None) -> Value:
         """Reads ``key`` (SPEC §2): never waits once the key has a value; with nothing cached,
@@ -183,13 +184,15 @@ class Client:
     def prefetch(self, keys: Sequence[str], deadline_seconds: Optional[float] = None) -> None:
         """Fetches ``keys`` in parallel; raises ``failsoft.PrefetchError`` when any failed."""
     def status(self) -> Dict[str, Any]:
-        """``{"state", "since", "last_error", "counters", "keys"}`` as a plain dict."""
+        """``{"state", "since", "last_error", "counters", "keys", "fleet"}`` as a plain dict."""
     def on_change(self, callback: Callable[[Change], Any]) -> int:
         """Calls ``callback(change)`` on a library thread after a key's value changes version;
         an exception it raises is logged (logger ``failsoft``). Returns an id."""
     def remove_listener(self, id: int) -> None: ...
     def close(self) -> None:
         """Stops the background threads (idempotent, bounded); cached values keep being served."""
+    def invalidate(self, key: str) -> None:
+        """Forces a refresh of ``key``: fleet-wide in fleet mode, else in this process."""
     @property
     def closed(self) -> bool: ...
     @property

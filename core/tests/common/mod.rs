@@ -1,6 +1,8 @@
 //! Test helpers: a simulator with its control calls, a scripted in-memory source, poll-until.
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use failsoft::{Error, FetchRequest, Fetched, FetchedValue, Source};
 use serde_json::{json, Value as Json};
 use std::sync::atomic::{AtomicU64, Ordering};
