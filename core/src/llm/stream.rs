@@ -312,22 +312,25 @@ impl ChatStream {
             if self.chunks == 1 { "" } else { "s" },
             e.message
         );
-        let broken = Error { message, ..e };
-        self.call.attempts.push(Attempt {
-            target: self.served_by.index,
-            model: self.served_by.model.clone(),
-            error_kind: Some(broken.kind),
-            class: Some(class),
-            status: None,
-            elapsed_ms: self.attempt_started.elapsed().as_secs_f64() * 1000.0,
-            skipped: false,
-            message: Some(broken.message.clone()),
-        });
+        let broken = scrub(&self.restart.client, self.served_by.index, Error { message, ..e });
+        self.mark_broken(&broken, class);
         if self.restart.recovery == StreamRecovery::Restart {
             return self.restart_after(broken, class);
         }
         self.incomplete = true;
-        Some(Err(scrub(&self.restart.client, self.served_by.index, broken)))
+        Some(Err(broken))
+    }
+
+    /// The streaming attempt (the last one) failed after all: it keeps its place in the list
+    /// with the break's error and class, and its time runs to the break.
+    fn mark_broken(&mut self, e: &Error, class: ErrorClass) {
+        let since = self.attempt_started.elapsed().as_secs_f64() * 1000.0;
+        if let Some(a) = self.call.attempts.last_mut() {
+            a.error_kind = Some(e.kind);
+            a.class = Some(class);
+            a.elapsed_ms += since;
+            a.message = Some(e.message.clone());
+        }
     }
 
     fn restart_after(&mut self, broken: Error, class: ErrorClass) -> Option<Result<serde_json::Value>> {
@@ -345,7 +348,7 @@ impl ChatStream {
         let map = self.restart.request.as_object().cloned().unwrap_or_default();
         if from.target >= client.inner().targets.len() {
             self.incomplete = true;
-            return Some(Err(scrub(&client, t, broken)));
+            return Some(Err(broken));
         }
         log::debug!("failsoft llm: restarting the stream on target {}", from.target);
         match client.open_stream(&map, &mut self.call, from) {
@@ -401,16 +404,7 @@ impl Iterator for ChatStream {
                         "stream incomplete after {} chunks: {shown}: the call's deadline passed before the answer was complete",
                         self.chunks
                     ));
-                    self.call.attempts.push(Attempt {
-                        target: self.served_by.index,
-                        model: self.served_by.model.clone(),
-                        error_kind: Some(ErrorKind::Timeout),
-                        class: Some(ErrorClass::Timeout),
-                        status: None,
-                        elapsed_ms: self.attempt_started.elapsed().as_secs_f64() * 1000.0,
-                        skipped: false,
-                        message: Some(e.message.clone()),
-                    });
+                    self.mark_broken(&e, ErrorClass::Timeout);
                     return Some(Err(e));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
