@@ -249,22 +249,29 @@ TEST_P(LlmScenario, RunsThroughTheCAbi) {
     run.text = whole["completion"]["choices"][0]["message"]["content"];
   }
 
-  if (scenario.contains("max_ms")) EXPECT_LE(took, scenario["max_ms"].get<long long>()) << name;
+  if (scenario.contains("max_ms")) {
+    EXPECT_LE(took, scenario["max_ms"].get<long long>()) << name;
+  }
   if (expect.contains("error_kind")) {
     EXPECT_EQ(st, status_of_kind(expect["error_kind"])) << name << ": " << message;
     EXPECT_NE(message.find(expect.value("error_contains", "")), std::string::npos) << name << ": " << message;
   } else {
     EXPECT_EQ(st, FAILSOFT_OK) << name << ": " << message;
   }
-  if (expect.contains("text")) EXPECT_EQ(run.text, expect["text"].get<std::string>()) << name;
-  if (expect.contains("text_starts_with"))
+  if (expect.contains("text")) {
+    EXPECT_EQ(run.text, expect["text"].get<std::string>()) << name;
+  }
+  if (expect.contains("text_starts_with")) {
     EXPECT_EQ(run.text.rfind(expect["text_starts_with"].get<std::string>(), 0), 0u) << name << ": " << run.text;
+  }
   if (expect.contains("text_ends_with")) {
     std::string end = expect["text_ends_with"];
     EXPECT_TRUE(run.text.size() >= end.size() && run.text.compare(run.text.size() - end.size(), end.size(), end) == 0)
         << name << ": " << run.text;
   }
-  if (expect.contains("served_by")) EXPECT_EQ(whole["served_by"]["index"], expect["served_by"]) << name;
+  if (expect.contains("served_by")) {
+    EXPECT_EQ(whole["served_by"]["index"], expect["served_by"]) << name;
+  }
   if (expect.contains("restarts")) {
     EXPECT_EQ(failsoft_chat_result_restarts(result), expect["restarts"].get<unsigned>()) << name;
     EXPECT_EQ(run.restarts_seen, expect["restarts"].get<int>()) << name;
@@ -274,8 +281,9 @@ TEST_P(LlmScenario, RunsThroughTheCAbi) {
     for (const json &a : attempts) classes.push_back(a["class"]);
     EXPECT_EQ(classes, expect["classes"]) << name << ": " << attempts.dump();
   }
-  for (auto &[t, n] : expect.value("hits", json::object()).items())
+  for (auto &[t, n] : expect.value("hits", json::object()).items()) {
     EXPECT_EQ(sim.count("/t/" + t + "/v1/chat/completions"), n.get<long>()) << name << ": hits on " << t;
+  }
   if (result) failsoft_chat_result_free(result);
 }
 
