@@ -595,7 +595,8 @@ class Completions:
         Raises the last error's class (``failsoft.Unavailable``, ``Timeout``, ``Unauthorized``,
         ``NotFound``, ``InvalidResponse``, ``InvalidArgument`` for 400/413/422), with
         ``.attempts``, when no target answered. With ``stream=True`` returns a ``Stream`` once
-        the first chunk arrived.
+        the first chunk arrived; ``stream_recovery="restart"`` (or ``"error"``) overrides the
+        client's recovery for this stream (not sent).
         """
         if not isinstance(model, str):
             raise InvalidArgument(f"model must be a str, got {type(model).__name__}")
