@@ -95,8 +95,11 @@ export declare class NativeLlm {
    * thread with the whole answer, failures included.
    */
   chat(request: any): Promise<ChatOutcome>
-  /** A streaming call, not started yet: `open()` starts it. */
-  stream(request: any): NativeChatStream
+  /**
+   * A streaming call, not started yet: `open()` starts it. `options`: this call's options
+   * (`{stream_recovery: 'restart'}`), checked by core.
+   */
+  stream(request: any, options?: any | undefined | null): NativeChatStream
   /** Each target's circuit breaker state (`closed`, `open`, `half_open`), in target order. */
   circuitStates(): Array<string>
 }
@@ -116,6 +119,11 @@ export interface AttemptInfo {
   skipped: boolean
   /** What went wrong, without secrets. */
   message?: string
+  /**
+   * Why it failed, as the fallover policy saw it (`context_length`, `timeout`, ...); none for
+   * a success or a skipped target.
+   */
+  errorClass?: string
 }
 
 /** A key's value changed version, as `onChange` listeners receive it. */
@@ -222,6 +230,14 @@ export interface StreamStep {
   chunk?: any
   done: boolean
   error?: ErrorInfo
+  /** The chunk is the first of a restarted attempt (`streamRecovery: 'restart'`). */
+  restart: boolean
+  /** Restarts so far. */
+  restarts: number
+  /** After a restart or at the end: who serves the stream now, and every attempt. */
+  servedBy?: ServedByInfo
+  isFallback: boolean
+  attempts?: Array<AttemptInfo>
 }
 
 /** The variable names a text template uses, in first-appearance order. */

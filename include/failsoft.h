@@ -768,26 +768,35 @@ failsoft_status failsoft_set_log_callback(failsoft_log_callback callback,
  *    {"base_url": "https://api.openpipe.ai/api/v1", "api_key": "opk-…", "timeout_seconds": 10},
  *    {"base_url": "https://api.openai.com/v1", "api_key": "sk-…", "model": "gpt-4o-mini"}],
  *  "deadline_seconds": 40, "timeout_seconds": 60, "max_retries": 1,
- *  "retry_after_cap_seconds": 2, "breaker_threshold": 3, "breaker_cooldown_seconds": 30,
- *  "first_chunk_timeout_seconds": 5, "stop_statuses": [400, 413, 422]}
+ *  "retry_after_cap_seconds": 2, "breaker_threshold": 3, "breaker_cooldown_seconds": 5,
+ *  "first_chunk_timeout_seconds": 15, "stream_idle_timeout_seconds": 30,
+ *  "stream_recovery": "error", "stop_statuses": [400, 413, 422],
+ *  "fallover_classes": ["context_length", "quota", "rate_limit", "server", "timeout",
+ *                       "connection", "auth", "not_found"]}
  * ```
  *
  * - `targets`: primary first. `base_url` is the API root (the call goes to
  *   `{base_url}/chat/completions`); `api_key` is sent as `Authorization: Bearer <key>` (none
  *   when absent); `model` replaces the request's `model` (absent: the request's is kept);
- *   `timeout_seconds` is the per-attempt timeout (for a stream, the idle timeout between reads),
+ *   `timeout_seconds` is the per-attempt timeout (for a stream, also a cap on the idle timeout),
  *   defaulting to the top-level `timeout_seconds` (60).
  * - `deadline_seconds`: one bound on the whole call (every attempt, retry wait and fallover;
- *   for a stream, every chunk until `[DONE]`). Default: none.
- * - Retries (SPEC §8): up to `max_retries` (default 1) per target, only for refused or reset
- *   connections, timeouts, 408, 409, 429 and 5xx, after a backoff or the server's `Retry-After`
- *   when it is at most `retry_after_cap_seconds` (default 2; a longer one falls over at once).
- * - Fallover: every failure falls over to the next target except the HTTP statuses in
- *   `stop_statuses` (default 400, 413, 422: the request itself is wrong), which end the call.
- * - Breaker: after `breaker_threshold` (default 3) calls in a row failed on a target, it is
- *   skipped for `breaker_cooldown_seconds` (default 30), then one call probes it. 0 disables it.
- * - `first_chunk_timeout_seconds`: for streams, the longest wait for the first chunk before
- *   falling over. Default: the target's timeout.
+ *   for a stream, every chunk until its end). Default: none.
+ * - Every failed attempt has an error class (SPEC §8): `context_length`, `content_policy`,
+ *   `quota`, `rate_limit`, `server`, `timeout`, `connection`, `auth`, `not_found`,
+ *   `bad_request`. The classes in `fallover_classes` fall over (default every class but
+ *   `content_policy` and `bad_request`); `context_length` and `quota` never retry the same target.
+ *   The HTTP statuses in `stop_statuses` (default 400, 413, 422) end the call unless the body
+ *   names `context_length`, `content_policy` or `quota`.
+ * - Retries: up to `max_retries` (default 1) per target, only for `connection`, `timeout`,
+ *   `server` and `rate_limit`, after a backoff or the server's `Retry-After` when it is at most
+ *   `retry_after_cap_seconds` (default 2; a longer one falls over at once).
+ * - Breaker per (target, model): after `breaker_threshold` (default 3) calls in a row failed, it
+ *   is skipped for `breaker_cooldown_seconds` (default 5), then one call probes it. 0 disables
+ *   it. The last target left is never skipped.
+ * - Streams: `first_chunk_timeout_seconds` (default 15) is the longest wait for the first chunk
+ *   before falling over; `stream_idle_timeout_seconds` (default 30) the longest silence after
+ *   it; `stream_recovery` (`error`, `restart`) what a break after the first chunk does.
  *
  * Errors: `FAILSOFT_INVALID_ARGUMENT` for NULL arguments, invalid JSON, an unknown or mistyped
  * option (the message names it: `targets[1].timeout_seconds: invalid type: …`), no target, a
@@ -847,14 +856,14 @@ failsoft_status failsoft_llm_chat(const struct failsoft_llm *llm,
  * A streaming chat completion (server-sent events): calls `on_chunk` with each chunk as it
  * arrives, on the calling thread, and returns when the stream ends. Blocks the calling thread.
  *
- * The request is sent with `"stream": true`. Targets fall over only before the first chunk
- * (connection errors, HTTP errors, no first chunk within `first_chunk_timeout_seconds`), so
- * every chunk delivered comes from one target. Once a chunk was delivered the stream never
- * falls over: it ends
- * - after `data: [DONE]`: `FAILSOFT_OK`;
+ * The request is sent with `"stream": true`. Targets fall over freely before the first chunk
+ * (connection errors, HTTP errors, no first chunk within `first_chunk_timeout_seconds`). Once a
+ * chunk was delivered the stream (with the default `stream_recovery` `error`) ends
+ * - after `data: [DONE]`, or when the server closes it after the chunk with the finish reason:
+ *   `FAILSOFT_OK` (malformed events are skipped; a few more than 3 are a break);
  * - when `on_chunk` returns false: `FAILSOFT_OK` (the connection is closed; nothing more is
  *   delivered);
- * - when the connection breaks, stalls past the target's timeout, the deadline passes or the
+ * - when the connection breaks, stalls past the idle timeout, the deadline passes or the
  *   server reports an error before `[DONE]`: `FAILSOFT_UNAVAILABLE`, `FAILSOFT_TIMEOUT` or
  *   `FAILSOFT_INVALID_RESPONSE`, with a last error message saying the stream is incomplete
  *   (`stream incomplete after 2 chunks: …`): never a clean-looking end.
@@ -884,6 +893,27 @@ failsoft_status failsoft_llm_chat_stream(const struct failsoft_llm *llm,
                                          failsoft_chunk_callback on_chunk,
                                          void *user_data,
                                          struct failsoft_chat_result **out_meta);
+
+/**
+ * `failsoft_llm_chat_stream` with this call's options as JSON (NULL: none), the shared names:
+ * `{"stream_recovery": "restart"}` overrides the client's `stream_recovery`. An unknown or
+ * invalid option is `FAILSOFT_INVALID_ARGUMENT` naming it.
+ *
+ * With `stream_recovery` `restart`, a break after the first chunk sends the request again (the
+ * same target while its retries last, then the next) instead of ending the stream. Before the
+ * first chunk of the new attempt, `on_chunk` receives a restart event instead of a chunk:
+ * `{"object": "failsoft.stream.restart", "restarts": 1}`; the text delivered before it belongs
+ * to an abandoned answer and must be discarded. `failsoft_chat_result_restarts` counts them.
+ *
+ * # Safety
+ * As `failsoft_llm_chat_stream`; `options_json` is NULL or a NUL-terminated string.
+ */
+failsoft_status failsoft_llm_chat_stream_with(const struct failsoft_llm *llm,
+                                              const char *request_json,
+                                              const char *options_json,
+                                              failsoft_chunk_callback on_chunk,
+                                              void *user_data,
+                                              struct failsoft_chat_result **out_meta);
 
 /**
  * The attempts of the failed LLM call (`failsoft_llm_chat`, `failsoft_llm_chat_stream`) that set
@@ -1012,6 +1042,17 @@ const char *failsoft_chat_result_attempts_json(const struct failsoft_chat_result
 uint64_t failsoft_chat_result_chunks(const struct failsoft_chat_result *result);
 
 /**
+ * For a stream's metadata: how many times it restarted after a break (`stream_recovery`
+ * `restart`); 0 otherwise and when `result` is NULL.
+ *
+ * Ownership: nothing to free. Thread-safety: any thread.
+ *
+ * # Safety
+ * `result` is NULL or a live result.
+ */
+uint32_t failsoft_chat_result_restarts(const struct failsoft_chat_result *result);
+
+/**
  * For a stream's metadata: true when the stream broke before `[DONE]` (the call returned the
  * error); false for a complete stream, one the callback stopped, and `failsoft_llm_chat`'s
  * result. false when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
@@ -1025,7 +1066,7 @@ bool failsoft_chat_result_incomplete(const struct failsoft_chat_result *result);
 
 /**
  * The whole result as one JSON object: `{"completion": {…} | null, "served_by": {"index",
- * "model", "base_url"}, "is_fallback", "attempts": […], "chunks", "incomplete"}`.
+ * "model", "base_url"}, "is_fallback", "attempts": […], "chunks", "incomplete", "restarts"}`.
  *
  * Ownership: `*out_json` is the caller's, freed with `failsoft_string_free`; NULL on failure.
  * Thread-safety: any thread.

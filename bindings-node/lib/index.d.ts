@@ -16,7 +16,7 @@ export type { Change, ChatPromptFallback, ClientOptions, Config, ConfigOptions, 
 export { FailsoftError, InvalidArgumentError, InvalidResponseError, NotFoundError, PrefetchError, TimeoutError, UnauthorizedError, UnavailableError, } from './errors';
 export type { ErrorCode, ErrorDetails } from './errors';
 export { ChatCompletionStream, Completions, OpenAI, OpenAICompatibleClient } from './llm';
-export type { ChatCompletion, ChatCompletionChoice, ChatCompletionChunk, ChatCompletionChunkChoice, ChatCompletionCreateParams, ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming, ChatCompletionMessage, ChatCompletionMessageParam, CompletionUsage, FallbackInfo, FallbackOptions, LlmAttempt, LlmError, OpenAICompatibleClientOptions, OpenAIOptions, RequestOptions, ServedBy, } from './llm';
+export type { ChatCompletion, ChatCompletionChoice, ChatCompletionChunk, ChatCompletionChunkChoice, ChatCompletionCreateParams, ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming, ChatCompletionMessage, ChatCompletionMessageParam, CompletionUsage, ErrorClass, FallbackInfo, FallbackOptions, LlmAttempt, LlmError, OpenAICompatibleClientOptions, OpenAIOptions, RequestOptions, ServedBy, StreamRecovery, } from './llm';
 export { Prompt } from './prompt';
 export type { ChatPrompt, PromptType, TextPrompt } from './prompt';
 export { file, http, langfuse, opik } from './sources';

@@ -52,17 +52,27 @@ export interface OpenAIOptions extends OpenAICompatibleClientOptions {
     };
     /** One deadline in milliseconds for a whole call (every attempt and fallover; a stream until its end). Default none. */
     readonly deadline?: number;
-    /** For streams: the longest wait in milliseconds for the first chunk before falling over. Default: the target's timeout. */
+    /** For streams: the longest wait in milliseconds for the first chunk before falling over (the target's timeout if shorter). Default 15 000. */
     readonly firstChunkTimeout?: number;
+    /** For streams: the longest silence in milliseconds between events after the first chunk; longer is a break. Default 30 000. */
+    readonly streamIdleTimeout?: number;
+    /** What a stream does when it breaks after its first chunk: `'error'` (default) or `'restart'` (also per call). */
+    readonly streamRecovery?: StreamRecovery;
+    /** The error classes that fall over. Default every class but `'content_policy'` and `'bad_request'`. */
+    readonly falloverClasses?: readonly ErrorClass[];
     /** The longest `Retry-After` honoured, in milliseconds (a longer one falls over at once). Default 2 000. */
     readonly retryAfterCap?: number;
     /** Failed calls in a row before a target's circuit breaker opens (0: never). Default 3. */
     readonly breakerThreshold?: number;
-    /** How long an open breaker skips its target, in milliseconds. Default 30 000. */
+    /** How long an open breaker skips its (target, model), in milliseconds. Default 5 000. */
     readonly breakerCooldown?: number;
     /** HTTP statuses that end a call without fallover. Default `[400, 413, 422]`. */
     readonly stopStatuses?: readonly number[];
 }
+/** What a stream does when it breaks after its first chunk. */
+export type StreamRecovery = 'error' | 'restart';
+/** Why an attempt failed, as the fallover policy sees it (SPEC §8). */
+export type ErrorClass = 'context_length' | 'content_policy' | 'quota' | 'rate_limit' | 'server' | 'timeout' | 'connection' | 'auth' | 'not_found' | 'bad_request';
 /** One fallback of a call (the seed's `fallback: { model, timeout }`). */
 export interface FallbackOptions {
     /** The model sent to the fallback (default: the request's). */
@@ -85,6 +95,8 @@ export interface ChatCompletionCreateParams {
     readonly stream?: boolean | null;
     /** The fallback, or several, tried in order after the primary. */
     readonly fallback?: FallbackOptions | readonly FallbackOptions[];
+    /** This call's stream recovery (overrides the client's). Not sent. */
+    readonly streamRecovery?: StreamRecovery;
     /** OpenPipe's spelling: `{ fallback }`. Not sent. */
     readonly openpipe?: {
         readonly fallback?: FallbackOptions | readonly FallbackOptions[];
@@ -127,6 +139,8 @@ export interface LlmAttempt {
     readonly skipped: boolean;
     /** What went wrong (never a secret); null for the attempt that succeeded. */
     readonly message: string | null;
+    /** Why it failed; null for the attempt that succeeded or a skipped target. */
+    readonly errorClass: ErrorClass | null;
 }
 /** Who served a call, and how. */
 export interface FallbackInfo {
@@ -187,6 +201,8 @@ export interface ChatCompletionChunk {
     readonly model: string;
     readonly choices: readonly ChatCompletionChunkChoice[];
     readonly usage?: CompletionUsage | null;
+    /** True (not enumerable) on the first chunk of a restarted attempt: discard the text shown so far. */
+    readonly isRestart?: boolean;
     readonly [field: string]: unknown;
 }
 /** A `FailsoftError` of a call that no target answered, with every attempt. */
@@ -232,14 +248,19 @@ export declare class Completions {
  * A streaming completion: iterate it (`for await`) for each chunk, read from the connection as
  * it arrives. It ends after the server's `[DONE]`; a stream that breaks, stalls or passes the
  * deadline before that throws a `FailsoftError` (`UNAVAILABLE`, `TIMEOUT`, `INVALID_RESPONSE`)
- * whose message says it is incomplete, and `incomplete` turns true. It never falls over once
- * its first chunk arrived. Leaving the loop early (or `close()`) closes the connection.
+ * whose message says it is incomplete, and `incomplete` turns true. A close after the finish
+ * reason without `[DONE]` is complete; malformed events are skipped. With `streamRecovery:
+ * 'restart'` a break sends the request again (the same target while its retries last, then the
+ * fallbacks): the next chunk has `isRestart` true, `restarts` counts them, and `servedBy` /
+ * `attempts` follow. Leaving the loop early (or `close()`) closes the connection.
  */
 export declare class ChatCompletionStream implements AsyncIterableIterator<ChatCompletionChunk>, FallbackInfo {
     #private;
-    readonly isFallback: boolean;
-    readonly servedBy: ServedBy;
-    readonly attempts: readonly LlmAttempt[];
+    isFallback: boolean;
+    servedBy: ServedBy;
+    attempts: readonly LlmAttempt[];
+    /** How many times the stream restarted after a break. */
+    restarts: number;
     /** @internal */
     constructor(stream: NativeChatStream, opened: ChatOutcome);
     /** True once the stream ended with an error before the server's end. */

@@ -61,6 +61,9 @@ const OPENAI_OPTIONS = [
     'breakerThreshold',
     'breakerCooldown',
     'stopStatuses',
+    'streamIdleTimeout',
+    'streamRecovery',
+    'falloverClasses',
 ];
 /**
  * An OpenAI-compatible client whose chat completions fall over to fallback targets
@@ -133,6 +136,10 @@ class OpenAI {
             breaker_cooldown_seconds: seconds(o.breakerCooldown),
             first_chunk_timeout_seconds: seconds(o.firstChunkTimeout),
             stop_statuses: o.stopStatuses === undefined ? undefined : [...o.stopStatuses],
+            // Checked by core (LlmSpec), which names the option in its error.
+            stream_idle_timeout_seconds: passSeconds(o.streamIdleTimeout),
+            stream_recovery: o.streamRecovery,
+            fallover_classes: o.falloverClasses,
         };
         const id = JSON.stringify(spec);
         let llm = this.#native.get(id);
@@ -164,11 +171,11 @@ class Completions {
         }
         checkKnown('request options', options, ['timeout', 'maxRetries']);
         const llm = this.#client._native(body, options);
-        const { fallback: _f, openpipe: _o, ...request } = body;
+        const { fallback: _f, openpipe: _o, streamRecovery, ...request } = body;
         if (request.stream === true) {
             let stream;
             try {
-                stream = llm.stream(request);
+                stream = llm.stream(request, streamRecovery === undefined ? undefined : { stream_recovery: streamRecovery });
             }
             catch (e) {
                 throw (0, errors_1.toFailsoftError)(e);
@@ -201,13 +208,18 @@ exports.Completions = Completions;
  * A streaming completion: iterate it (`for await`) for each chunk, read from the connection as
  * it arrives. It ends after the server's `[DONE]`; a stream that breaks, stalls or passes the
  * deadline before that throws a `FailsoftError` (`UNAVAILABLE`, `TIMEOUT`, `INVALID_RESPONSE`)
- * whose message says it is incomplete, and `incomplete` turns true. It never falls over once
- * its first chunk arrived. Leaving the loop early (or `close()`) closes the connection.
+ * whose message says it is incomplete, and `incomplete` turns true. A close after the finish
+ * reason without `[DONE]` is complete; malformed events are skipped. With `streamRecovery:
+ * 'restart'` a break sends the request again (the same target while its retries last, then the
+ * fallbacks): the next chunk has `isRestart` true, `restarts` counts them, and `servedBy` /
+ * `attempts` follow. Leaving the loop early (or `close()`) closes the connection.
  */
 class ChatCompletionStream {
     isFallback;
     servedBy;
     attempts;
+    /** How many times the stream restarted after a break. */
+    restarts = 0;
     #native;
     #incomplete = false;
     #ended = false;
@@ -240,13 +252,22 @@ class ChatCompletionStream {
         if (this.#ended)
             return { done: true, value: undefined };
         const s = await this.#native.next();
+        this.restarts = s.restarts;
+        if (s.attempts) {
+            this.isFallback = s.isFallback;
+            this.servedBy = servedBy(s);
+            this.attempts = attemptsOf(s.attempts);
+        }
         if (s.chunk !== undefined && s.chunk !== null && !s.done) {
-            return { done: false, value: s.chunk };
+            const chunk = s.chunk;
+            if (s.restart)
+                Object.defineProperty(chunk, 'isRestart', { value: true, enumerable: false });
+            return { done: false, value: chunk };
         }
         this.#ended = true;
         if (s.error) {
             this.#incomplete = true;
-            throw llmError(s.error, []);
+            throw llmError(s.error, s.attempts ?? []);
         }
         return { done: true, value: undefined };
     }
@@ -280,6 +301,7 @@ function attemptsOf(list) {
         elapsedMs: a.elapsedMs,
         skipped: a.skipped,
         message: a.message ?? null,
+        errorClass: (a.errorClass ?? null),
     })));
 }
 function baseUrlOf(given) {
@@ -318,4 +340,8 @@ function checkCount(name, v) {
 }
 function seconds(ms) {
     return ms === undefined ? undefined : ms / 1000;
+}
+/** Milliseconds as seconds; anything else as given, for core to name in its error. */
+function passSeconds(ms) {
+    return typeof ms === 'number' ? ms / 1000 : ms;
 }

@@ -5,7 +5,9 @@
 
 use crate::convert::{js_error, ErrorInfo};
 use crate::waiters;
-use failsoft::llm::{Attempt, ChatError, ChatStream, CircuitState, LlmClient, LlmSpec, ServedBy};
+use failsoft::llm::{
+    Attempt, CallOptions, CallSpec, ChatError, ChatStream, CircuitState, LlmClient, LlmSpec, ServedBy,
+};
 use napi::bindgen_prelude::Object;
 use napi::Env;
 use napi_derive::napi;
@@ -59,6 +61,9 @@ pub struct AttemptInfo {
     pub skipped: bool,
     /// What went wrong, without secrets.
     pub message: Option<String>,
+    /// Why it failed, as the fallover policy saw it (`context_length`, `timeout`, ...); none for
+    /// a success or a skipped target.
+    pub error_class: Option<String>,
 }
 
 impl From<&Attempt> for AttemptInfo {
@@ -71,6 +76,7 @@ impl From<&Attempt> for AttemptInfo {
             elapsed_ms: a.elapsed_ms,
             skipped: a.skipped,
             message: a.message.clone(),
+            error_class: a.class.map(|c| c.as_str().to_string()),
         }
     }
 }
@@ -108,6 +114,14 @@ pub struct StreamStep {
     pub chunk: Option<serde_json::Value>,
     pub done: bool,
     pub error: Option<ErrorInfo>,
+    /// The chunk is the first of a restarted attempt (`streamRecovery: 'restart'`).
+    pub restart: bool,
+    /// Restarts so far.
+    pub restarts: u32,
+    /// After a restart or at the end: who serves the stream now, and every attempt.
+    pub served_by: Option<ServedByInfo>,
+    pub is_fallback: bool,
+    pub attempts: Option<Vec<AttemptInfo>>,
 }
 
 /// An LLM client over an ordered target list: built from the options JSON every language
@@ -152,14 +166,24 @@ impl NativeLlm {
         Ok(promise)
     }
 
-    /// A streaming call, not started yet: `open()` starts it.
+    /// A streaming call, not started yet: `open()` starts it. `options`: this call's options
+    /// (`{stream_recovery: 'restart'}`), checked by core.
     #[napi]
-    pub fn stream(&self, request: serde_json::Value) -> NativeChatStream {
-        NativeChatStream {
+    pub fn stream(
+        &self,
+        request: serde_json::Value,
+        options: Option<serde_json::Value>,
+    ) -> Result<NativeChatStream> {
+        let call = match options {
+            Some(o) => CallSpec::from_value(o).and_then(|s| s.options()).map_err(|e| js_error(&e))?,
+            None => CallOptions::default(),
+        };
+        Ok(NativeChatStream {
             client: self.client.clone(),
             request: Mutex::new(Some(request)),
+            call,
             state: Arc::new(StreamState { stream: Mutex::new(None), closed: AtomicBool::new(false) }),
-        }
+        })
     }
 
     /// Each target's circuit breaker state (`closed`, `open`, `half_open`), in target order.
@@ -180,6 +204,25 @@ impl NativeLlm {
     }
 }
 
+impl StreamStep {
+    fn chunk(chunk: serde_json::Value) -> Self {
+        StreamStep {
+            chunk: Some(chunk),
+            done: false,
+            error: None,
+            restart: false,
+            restarts: 0,
+            served_by: None,
+            is_fallback: false,
+            attempts: None,
+        }
+    }
+
+    fn end(error: Option<ErrorInfo>) -> Self {
+        StreamStep { chunk: None, done: true, error, ..StreamStep::chunk(serde_json::Value::Null) }
+    }
+}
+
 struct StreamState {
     stream: Mutex<Option<ChatStream>>,
     closed: AtomicBool,
@@ -191,6 +234,7 @@ struct StreamState {
 pub struct NativeChatStream {
     client: LlmClient,
     request: Mutex<Option<serde_json::Value>>,
+    call: CallOptions,
     state: Arc<StreamState>,
 }
 
@@ -210,8 +254,9 @@ impl NativeChatStream {
             env.create_deferred::<ChatOutcome, Resolver<ChatOutcome>>().map_err(str_err)?;
         let client = self.client.clone();
         let state = self.state.clone();
+        let call = self.call;
         waiters::run(move || {
-            let outcome = match client.chat_stream(&request) {
+            let outcome = match client.chat_stream_with(&request, call) {
                 Ok(s) => {
                     let outcome = ChatOutcome {
                         completion: None,
@@ -241,16 +286,26 @@ impl NativeChatStream {
         waiters::run(move || {
             let step = {
                 let mut guard = lock(&state.stream);
-                let item = if state.closed.load(Ordering::SeqCst) {
-                    None
-                } else {
-                    guard.as_mut().and_then(Iterator::next)
+                let stream = if state.closed.load(Ordering::SeqCst) { None } else { guard.as_mut() };
+                let before = stream.as_ref().map_or(0, |s| s.restarts());
+                let (item, stream) = match stream {
+                    Some(s) => (s.next(), Some(s)),
+                    None => (None, None),
                 };
-                let step = match item {
-                    Some(Ok(chunk)) => StreamStep { chunk: Some(chunk), done: false, error: None },
-                    Some(Err(e)) => StreamStep { chunk: None, done: true, error: Some(ErrorInfo::from(&e)) },
-                    None => StreamStep { chunk: None, done: true, error: None },
+                let mut step = match item {
+                    Some(Ok(chunk)) => StreamStep::chunk(chunk),
+                    Some(Err(e)) => StreamStep::end(Some(ErrorInfo::from(&e))),
+                    None => StreamStep::end(None),
                 };
+                if let Some(s) = stream {
+                    step.restart = s.is_restart();
+                    step.restarts = s.restarts();
+                    if step.done || s.restarts() != before {
+                        step.served_by = Some(ServedByInfo::from(s.served_by()));
+                        step.is_fallback = s.is_fallback();
+                        step.attempts = Some(attempts(s.attempts()));
+                    }
+                }
                 if step.done || state.closed.load(Ordering::SeqCst) {
                     *guard = None; // closes the connection
                 }

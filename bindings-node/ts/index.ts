@@ -48,6 +48,7 @@ export type {
   ChatCompletionMessage,
   ChatCompletionMessageParam,
   CompletionUsage,
+  ErrorClass,
   FallbackInfo,
   FallbackOptions,
   LlmAttempt,
@@ -56,6 +57,7 @@ export type {
   OpenAIOptions,
   RequestOptions,
   ServedBy,
+  StreamRecovery,
 } from './llm';
 export { Prompt } from './prompt';
 export type { ChatPrompt, PromptType, TextPrompt } from './prompt';

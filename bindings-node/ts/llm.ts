@@ -74,17 +74,39 @@ export interface OpenAIOptions extends OpenAICompatibleClientOptions {
   readonly openpipe?: { readonly fallbackClient?: OpenAICompatibleClient };
   /** One deadline in milliseconds for a whole call (every attempt and fallover; a stream until its end). Default none. */
   readonly deadline?: number;
-  /** For streams: the longest wait in milliseconds for the first chunk before falling over. Default: the target's timeout. */
+  /** For streams: the longest wait in milliseconds for the first chunk before falling over (the target's timeout if shorter). Default 15 000. */
   readonly firstChunkTimeout?: number;
+  /** For streams: the longest silence in milliseconds between events after the first chunk; longer is a break. Default 30 000. */
+  readonly streamIdleTimeout?: number;
+  /** What a stream does when it breaks after its first chunk: `'error'` (default) or `'restart'` (also per call). */
+  readonly streamRecovery?: StreamRecovery;
+  /** The error classes that fall over. Default every class but `'content_policy'` and `'bad_request'`. */
+  readonly falloverClasses?: readonly ErrorClass[];
   /** The longest `Retry-After` honoured, in milliseconds (a longer one falls over at once). Default 2 000. */
   readonly retryAfterCap?: number;
   /** Failed calls in a row before a target's circuit breaker opens (0: never). Default 3. */
   readonly breakerThreshold?: number;
-  /** How long an open breaker skips its target, in milliseconds. Default 30 000. */
+  /** How long an open breaker skips its (target, model), in milliseconds. Default 5 000. */
   readonly breakerCooldown?: number;
   /** HTTP statuses that end a call without fallover. Default `[400, 413, 422]`. */
   readonly stopStatuses?: readonly number[];
 }
+
+/** What a stream does when it breaks after its first chunk. */
+export type StreamRecovery = 'error' | 'restart';
+
+/** Why an attempt failed, as the fallover policy sees it (SPEC §8). */
+export type ErrorClass =
+  | 'context_length'
+  | 'content_policy'
+  | 'quota'
+  | 'rate_limit'
+  | 'server'
+  | 'timeout'
+  | 'connection'
+  | 'auth'
+  | 'not_found'
+  | 'bad_request';
 
 /** One fallback of a call (the seed's `fallback: { model, timeout }`). */
 export interface FallbackOptions {
@@ -110,6 +132,8 @@ export interface ChatCompletionCreateParams {
   readonly stream?: boolean | null;
   /** The fallback, or several, tried in order after the primary. */
   readonly fallback?: FallbackOptions | readonly FallbackOptions[];
+  /** This call's stream recovery (overrides the client's). Not sent. */
+  readonly streamRecovery?: StreamRecovery;
   /** OpenPipe's spelling: `{ fallback }`. Not sent. */
   readonly openpipe?: { readonly fallback?: FallbackOptions | readonly FallbackOptions[]; readonly [k: string]: unknown };
   readonly [param: string]: unknown;
@@ -154,6 +178,8 @@ export interface LlmAttempt {
   readonly skipped: boolean;
   /** What went wrong (never a secret); null for the attempt that succeeded. */
   readonly message: string | null;
+  /** Why it failed; null for the attempt that succeeded or a skipped target. */
+  readonly errorClass: ErrorClass | null;
 }
 
 /** Who served a call, and how. */
@@ -217,6 +243,8 @@ export interface ChatCompletionChunk {
   readonly model: string;
   readonly choices: readonly ChatCompletionChunkChoice[];
   readonly usage?: CompletionUsage | null;
+  /** True (not enumerable) on the first chunk of a restarted attempt: discard the text shown so far. */
+  readonly isRestart?: boolean;
   readonly [field: string]: unknown;
 }
 
@@ -242,6 +270,9 @@ const OPENAI_OPTIONS = [
   'breakerThreshold',
   'breakerCooldown',
   'stopStatuses',
+  'streamIdleTimeout',
+  'streamRecovery',
+  'falloverClasses',
 ];
 
 /**
@@ -317,6 +348,10 @@ export class OpenAI {
       breaker_cooldown_seconds: seconds(o.breakerCooldown),
       first_chunk_timeout_seconds: seconds(o.firstChunkTimeout),
       stop_statuses: o.stopStatuses === undefined ? undefined : [...o.stopStatuses],
+      // Checked by core (LlmSpec), which names the option in its error.
+      stream_idle_timeout_seconds: passSeconds(o.streamIdleTimeout),
+      stream_recovery: o.streamRecovery,
+      fallover_classes: o.falloverClasses,
     };
     const id = JSON.stringify(spec);
     let llm = this.#native.get(id);
@@ -358,11 +393,11 @@ export class Completions {
     }
     checkKnown('request options', options, ['timeout', 'maxRetries']);
     const llm = this.#client._native(body, options);
-    const { fallback: _f, openpipe: _o, ...request } = body;
+    const { fallback: _f, openpipe: _o, streamRecovery, ...request } = body;
     if (request.stream === true) {
       let stream: NativeChatStream;
       try {
-        stream = llm.stream(request);
+        stream = llm.stream(request, streamRecovery === undefined ? undefined : { stream_recovery: streamRecovery });
       } catch (e) {
         throw toFailsoftError(e);
       }
@@ -391,13 +426,18 @@ export class Completions {
  * A streaming completion: iterate it (`for await`) for each chunk, read from the connection as
  * it arrives. It ends after the server's `[DONE]`; a stream that breaks, stalls or passes the
  * deadline before that throws a `FailsoftError` (`UNAVAILABLE`, `TIMEOUT`, `INVALID_RESPONSE`)
- * whose message says it is incomplete, and `incomplete` turns true. It never falls over once
- * its first chunk arrived. Leaving the loop early (or `close()`) closes the connection.
+ * whose message says it is incomplete, and `incomplete` turns true. A close after the finish
+ * reason without `[DONE]` is complete; malformed events are skipped. With `streamRecovery:
+ * 'restart'` a break sends the request again (the same target while its retries last, then the
+ * fallbacks): the next chunk has `isRestart` true, `restarts` counts them, and `servedBy` /
+ * `attempts` follow. Leaving the loop early (or `close()`) closes the connection.
  */
 export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletionChunk>, FallbackInfo {
-  readonly isFallback: boolean;
-  readonly servedBy: ServedBy;
-  readonly attempts: readonly LlmAttempt[];
+  isFallback: boolean;
+  servedBy: ServedBy;
+  attempts: readonly LlmAttempt[];
+  /** How many times the stream restarted after a break. */
+  restarts = 0;
   #native: NativeChatStream;
   #incomplete = false;
   #ended = false;
@@ -435,13 +475,21 @@ export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletio
   async #step(): Promise<IteratorResult<ChatCompletionChunk, undefined>> {
     if (this.#ended) return { done: true, value: undefined };
     const s = await this.#native.next();
+    this.restarts = s.restarts;
+    if (s.attempts) {
+      this.isFallback = s.isFallback;
+      this.servedBy = servedBy(s);
+      this.attempts = attemptsOf(s.attempts);
+    }
     if (s.chunk !== undefined && s.chunk !== null && !s.done) {
-      return { done: false, value: s.chunk as ChatCompletionChunk };
+      const chunk = s.chunk as Record<string, unknown>;
+      if (s.restart) Object.defineProperty(chunk, 'isRestart', { value: true, enumerable: false });
+      return { done: false, value: chunk as ChatCompletionChunk };
     }
     this.#ended = true;
     if (s.error) {
       this.#incomplete = true;
-      throw llmError(s.error, []);
+      throw llmError(s.error, s.attempts ?? []);
     }
     return { done: true, value: undefined };
   }
@@ -465,7 +513,7 @@ function llmError(info: ErrorInfo | null | undefined, attempts: readonly Attempt
   return e as LlmError;
 }
 
-function servedBy(o: ChatOutcome): ServedBy {
+function servedBy(o: { readonly servedBy?: ChatOutcome['servedBy'] }): ServedBy {
   const s = o.servedBy;
   return Object.freeze({ index: s?.index ?? 0, model: s?.model ?? null, baseUrl: s?.baseUrl ?? '' });
 }
@@ -481,6 +529,7 @@ function attemptsOf(list: readonly AttemptInfo[]): readonly LlmAttempt[] {
         elapsedMs: a.elapsedMs,
         skipped: a.skipped,
         message: a.message ?? null,
+        errorClass: (a.errorClass ?? null) as ErrorClass | null,
       }),
     ),
   );
@@ -520,4 +569,9 @@ function checkCount(name: string, v: unknown): number | undefined {
 
 function seconds(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : ms / 1000;
+}
+
+/** Milliseconds as seconds; anything else as given, for core to name in its error. */
+function passSeconds(ms: unknown): unknown {
+  return typeof ms === 'number' ? ms / 1000 : ms;
 }

@@ -5,7 +5,7 @@
 
 use crate::convert::{from_py, to_plain};
 use crate::errors::{error_object, to_pyerr};
-use failsoft::llm::{Attempt, ChatError, ChatStream, CircuitState, LlmClient, LlmSpec, ServedBy};
+use failsoft::llm::{Attempt, CallSpec, ChatError, ChatStream, CircuitState, LlmClient, LlmSpec, ServedBy};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
@@ -44,6 +44,7 @@ fn attempts<'py>(py: Python<'py>, list: &[Attempt]) -> PyResult<Bound<'py, PyLis
                 a.elapsed_ms,
                 a.skipped,
                 a.message.as_deref(),
+                a.class.map(|c| c.as_str()),
             ))
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -110,14 +111,27 @@ impl PyLlm {
     }
 
     /// Opens a stream (falling over until a first chunk arrived), with the GIL released.
-    fn chat_stream(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<PyChatStream> {
+    /// `options`: this call's options (`{"stream_recovery": "restart"}`), checked by core.
+    #[pyo3(signature = (request, options=None))]
+    fn chat_stream(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyChatStream> {
         let request = request_json(request)?;
-        let result = py.detach(|| self.core.chat_stream(&request));
+        let call = match options {
+            Some(o) => CallSpec::from_value(from_py(o, "call options")?)
+                .and_then(|s| s.options())
+                .map_err(|e| to_pyerr(py, &e))?,
+            None => Default::default(),
+        };
+        let result = py.detach(|| self.core.chat_stream_with(&request, call));
         match result {
             Ok(stream) => Ok(PyChatStream {
-                served_by: served_by(py, stream.served_by())?.unbind(),
-                is_fallback: stream.is_fallback(),
-                attempts: attempts(py, stream.attempts())?.unbind(),
+                served_by: Mutex::new(served_by(py, stream.served_by())?.unbind()),
+                is_fallback: Mutex::new(stream.is_fallback()),
+                attempts: Mutex::new(attempts(py, stream.attempts())?.unbind()),
                 stream: Mutex::new(Some(stream)),
                 state: Mutex::new(StreamState::default()),
             }),
@@ -144,6 +158,8 @@ struct StreamState {
     incomplete: bool,
     done: bool,
     chunks: u64,
+    restarts: u32,
+    is_restart: bool,
 }
 
 /// A stream that delivered its first chunk: each `next()` reads the next chunk from the
@@ -154,9 +170,10 @@ pub struct PyChatStream {
     /// `None` once ended or closed. Locked without the GIL (a second reader waits its turn).
     stream: Mutex<Option<ChatStream>>,
     state: Mutex<StreamState>,
-    served_by: Py<PyAny>,
-    is_fallback: bool,
-    attempts: Py<PyList>,
+    /// Replaced after a restart, and once the stream ended (the last attempt's outcome).
+    served_by: Mutex<Py<PyAny>>,
+    is_fallback: Mutex<bool>,
+    attempts: Mutex<Py<PyList>>,
 }
 
 #[pymethods]
@@ -167,19 +184,34 @@ impl PyChatStream {
 
     /// The next chunk as a dict; `None` at the end (the server's `[DONE]`) or once closed.
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let (item, state) = py.detach(|| {
+        let (item, state, changed) = py.detach(|| {
             let mut guard = lock(&self.stream);
-            let Some(stream) = guard.as_mut() else { return (None, None) };
+            let Some(stream) = guard.as_mut() else { return (None, None, None) };
+            let before = stream.restarts();
             let item = stream.next();
-            let state =
-                StreamState { incomplete: stream.incomplete(), done: stream.done(), chunks: stream.chunks() };
-            if !matches!(item, Some(Ok(_))) {
+            let state = StreamState {
+                incomplete: stream.incomplete(),
+                done: stream.done(),
+                chunks: stream.chunks(),
+                restarts: stream.restarts(),
+                is_restart: stream.is_restart(),
+            };
+            let ended = !matches!(item, Some(Ok(_)));
+            // After a restart or at the end, who served and the attempts changed.
+            let changed = (ended || stream.restarts() != before)
+                .then(|| (stream.served_by().clone(), stream.is_fallback(), stream.attempts().to_vec()));
+            if ended {
                 *guard = None; // ended: the connection is closed now
             }
-            (item, Some(state))
+            (item, Some(state), changed)
         });
         if let Some(s) = state {
             *lock(&self.state) = s;
+        }
+        if let Some((by, fallback, list)) = changed {
+            *lock(&self.served_by) = served_by(py, &by)?.unbind();
+            *lock(&self.is_fallback) = fallback;
+            *lock(&self.attempts) = attempts(py, &list)?.unbind();
         }
         match item {
             None => Ok(None),
@@ -200,19 +232,31 @@ impl PyChatStream {
 
     #[getter]
     fn served_by(&self, py: Python<'_>) -> Py<PyAny> {
-        self.served_by.clone_ref(py)
+        lock(&self.served_by).clone_ref(py)
     }
 
     #[getter]
     fn is_fallback(&self) -> bool {
-        self.is_fallback
+        *lock(&self.is_fallback)
     }
 
-    /// The attempts made to open the stream, the successful one last.
+    /// The attempts of the call so far (broken streams included), the streaming one last.
     #[getter]
     fn attempts<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
-        let list = self.attempts.bind(py);
+        let list = lock(&self.attempts).clone_ref(py).into_bound(py);
         list.get_slice(0, list.len())
+    }
+
+    /// How many times the stream restarted after a break (`stream_recovery="restart"`).
+    #[getter]
+    fn restarts(&self) -> u32 {
+        lock(&self.state).restarts
+    }
+
+    /// True when the chunk just returned is the first of a restarted attempt.
+    #[getter]
+    fn is_restart(&self) -> bool {
+        lock(&self.state).is_restart
     }
 
     /// True once the stream ended with an error before the server's end.
@@ -221,7 +265,7 @@ impl PyChatStream {
         lock(&self.state).incomplete
     }
 
-    /// True once the server's `[DONE]` arrived.
+    /// True once the stream ended complete (`[DONE]`, or a close after the finish reason).
     #[getter]
     fn done(&self) -> bool {
         lock(&self.state).done

@@ -14,6 +14,7 @@ from simulator import Simulator
 
 CACHE = load_json("cache.json")
 TEMPLATES = load_json("templates.json")
+LLM = load_json("llm.json")
 
 # Wall-time bounds (`max_ms`) are the scenario's; a loaded CI machine may widen them.
 SLACK_MS = float(os.environ.get("FAILSOFT_TIMING_SLACK_MS", "0"))
@@ -151,3 +152,86 @@ def test_every_scenario_op_is_known() -> None:
     known = {"get", "poll", "fault", "sleep", "set_kv", "delete_kv", "count", "status", "prefetch"}
     ops = {step["op"] for s in CACHE["scenarios"] for step in s["steps"]}
     assert ops <= known, ops - known
+
+
+# ---------------------------------------------------------------------------------------------
+# llm.json: LLM fallback under provider faults (SPEC §8), through failsoft.OpenAI.
+
+
+def _llm_call(sim: Simulator, scenario: Dict[str, Any]) -> Dict[str, Any]:
+    """Runs the scenario's call; returns what llm.json's expectations name."""
+    key = "sk-scenario-key"
+    client = failsoft.OpenAI(
+        base_url=sim.openai_base_url("primary"),
+        api_key=key,
+        fallback_client=failsoft.OpenAICompatibleClient(base_url=sim.openai_base_url("fallback"), api_key=key),
+        **scenario.get("options", {}),
+    )
+    kwargs: Dict[str, Any] = dict(scenario.get("call", {}))
+    messages = [{"role": "user", "content": "hi"}]
+    out: Dict[str, Any] = {"text": "", "restarts": 0, "error": None}
+    try:
+        if not scenario.get("stream"):
+            r = client.chat.completions.create(model="m", messages=messages, fallback={"model": "m"})
+            out.update(text=r.choices[0].message.content, served_by=r.served_by.index, attempts=r.attempts)
+            return out
+        s = client.chat.completions.create(model="m", messages=messages, fallback={"model": "m"}, stream=True, **kwargs)
+    except failsoft.InvalidArgument as e:
+        if "invalid_option" in scenario["expect"]:
+            out["invalid"] = e
+            return out
+        out.update(error=e, attempts=e.attempts)
+        return out
+    except failsoft.Error as e:
+        out.update(error=e, attempts=e.attempts)
+        return out
+    try:
+        for chunk in s:
+            if chunk.is_restart:
+                out["text"] = ""
+            out["text"] += chunk.choices[0].delta.content or "" if chunk.choices else ""
+    except failsoft.Error as e:
+        out["error"] = e
+    out.update(served_by=s.served_by.index, restarts=s.restarts, attempts=s.attempts)
+    return out
+
+
+@pytest.mark.parametrize("scenario", LLM["scenarios"], ids=lambda s: s["name"])
+def test_llm_scenario(scenario: Dict[str, Any]) -> None:
+    name, expect = scenario["name"], scenario["expect"]
+    with Simulator(LLM["fixture"]) as sim:
+        if "reply" in scenario:
+            sim.set_openai(reply=scenario["reply"])
+        for f in scenario.get("faults", []):
+            sim.fault(**f)
+        start = time.monotonic()
+        out = _llm_call(sim, scenario)
+        took_ms = (time.monotonic() - start) * 1000
+        if "invalid_option" in expect:
+            e = out.get("invalid")
+            assert e is not None, f"{name}: no InvalidArgument ({out})"
+            assert expect["invalid_option"] in str(e), f"{name}: {e}"
+            return
+        if "max_ms" in scenario:
+            assert took_ms <= scenario["max_ms"] + SLACK_MS, f"{name}: took {took_ms:.0f} ms"
+        e = out["error"]
+        if "error_kind" in expect:
+            assert e is not None, f"{name}: no error ({out})"
+            assert e.kind == expect["error_kind"], f"{name}: {e!r}"
+            assert expect.get("error_contains", "") in e.message, f"{name}: {e.message}"
+        else:
+            assert e is None, f"{name}: {e!r}"
+        if "text" in expect:
+            assert out["text"] == expect["text"], name
+        if "text_starts_with" in expect:
+            assert out["text"].startswith(expect["text_starts_with"]), f"{name}: {out['text']}"
+        if "text_ends_with" in expect:
+            assert out["text"].endswith(expect["text_ends_with"]), f"{name}: {out['text']}"
+        if "served_by" in expect:
+            assert out["served_by"] == expect["served_by"], name
+        if "restarts" in expect:
+            assert out["restarts"] == expect["restarts"], name
+        if "classes" in expect:
+            assert [a.error_class for a in out["attempts"]] == expect["classes"], f"{name}: {out['attempts']}"
+        for target, n in expect.get("hits", {}).items():
+            assert sim.count(f"/t/{target}/v1/chat/completions") == n, f"{name}: hits on {target}"

@@ -1,7 +1,9 @@
 //! `failsoft chat`: one chat completion through the fallback chain, printing who answered.
+//! Stream flags: `--first-chunk-timeout S`, `--stream-idle-timeout S`, `--stream-recovery
+//! error|restart`, `--fallover-classes context_length,quota,...` (SPEC §8 option names).
 
 use crate::args::Args;
-use failsoft::llm::{Attempt, LlmClient, LlmOptions, Target};
+use failsoft::llm::{Attempt, ErrorClass, LlmClient, LlmOptions, StreamRecovery, Target};
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,6 +18,10 @@ const FLAGS: &[&str] = &[
     "fallback-api-key",
     "fallback-timeout",
     "deadline",
+    "first-chunk-timeout",
+    "stream-idle-timeout",
+    "stream-recovery",
+    "fallover-classes",
     "stream",
     "json",
     "system",
@@ -41,10 +47,11 @@ fn attempts_line(attempts: &[Attempt]) -> String {
     attempts
         .iter()
         .map(|a| {
+            let class = a.class.map(|c| format!(" ({c})")).unwrap_or_default();
             let how = match (a.skipped, a.error_kind, a.status) {
                 (true, _, _) => "skipped".to_string(),
-                (false, Some(k), Some(s)) => format!("{k} HTTP {s}"),
-                (false, Some(k), None) => k.to_string(),
+                (false, Some(k), Some(s)) => format!("{k} HTTP {s}{class}"),
+                (false, Some(k), None) => format!("{k}{class}"),
                 (false, None, _) => "ok".into(),
             };
             format!("target {} {how} {:.1} ms", a.target, a.elapsed_ms)
@@ -79,6 +86,24 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
     }
     let mut options = LlmOptions::new(targets);
     options.deadline = args.seconds("deadline")?;
+    // The values are read by core's own parsers, so the CLI accepts what every language does.
+    if let Some(d) = args.seconds("first-chunk-timeout")? {
+        options.first_chunk_timeout = Some(d);
+    }
+    if let Some(d) = args.seconds("stream-idle-timeout")? {
+        options.stream_idle_timeout = d;
+    }
+    if let Some(r) = args.get("stream-recovery") {
+        options.stream_recovery =
+            r.parse::<StreamRecovery>().map_err(|e| format!("--stream-recovery: {e}"))?;
+    }
+    if let Some(list) = args.get("fallover-classes") {
+        options.policy.fallover_classes = list
+            .split(',')
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| c.trim().parse::<ErrorClass>().map_err(|e| format!("--fallover-classes: {e}")))
+            .collect::<Result<_, _>>()?;
+    }
     let llm = LlmClient::new(options).map_err(|e| e.to_string())?;
     let mut messages = Vec::new();
     if let Some(system) = args.get("system") {
@@ -96,7 +121,22 @@ pub fn run(args: &Args) -> Result<ExitCode, String> {
             }
         };
         let mut out = std::io::stdout();
-        for chunk in stream.by_ref() {
+        while let Some(chunk) = stream.next() {
+            if chunk.is_ok() && stream.is_restart() {
+                // The text so far belongs to an abandoned answer: say so where it shows.
+                if json_out {
+                    println!(
+                        "{}",
+                        json!({"object": "failsoft.stream.restart", "restarts": stream.restarts()})
+                    );
+                } else {
+                    println!();
+                    eprintln!(
+                        "failsoft: the stream broke and restarted on target {}; the text above is abandoned",
+                        stream.served_by().index
+                    );
+                }
+            }
             match chunk {
                 Ok(c) if json_out => println!("{c}"),
                 Ok(c) => {

@@ -621,7 +621,7 @@ fn only_one_call_probes_while_the_probe_is_in_flight() {
 }
 
 #[test]
-fn when_every_breaker_is_open_each_target_is_tried_once_anyway() {
+fn when_every_breaker_is_open_the_last_target_is_still_tried() {
     let server = Server::start();
     server.set("primary", Behave::Status(500));
     server.set("fallback", Behave::Status(500));
@@ -637,12 +637,7 @@ fn when_every_breaker_is_open_each_target_is_tried_once_anyway() {
     let r = c.chat(&request()).unwrap();
     assert_eq!(
         summary(&r.attempts),
-        vec![
-            (0, Some(ErrorKind::Unavailable), None, true),
-            (1, Some(ErrorKind::Unavailable), None, true),
-            (0, Some(ErrorKind::Unavailable), Some(500), false),
-            (1, None, None, false)
-        ]
+        vec![(0, Some(ErrorKind::Unavailable), None, true), (1, None, None, false)]
     );
     assert_eq!(r.served_by.index, 1);
     assert_eq!(c.circuit_states(), vec![CircuitState::Open, CircuitState::Closed]);

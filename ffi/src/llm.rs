@@ -6,7 +6,7 @@ use crate::error::{
     landing_pad, landing_pad_llm, landing_pad_or, last_error_attempts, lossy_cstring, Failure, Status,
 };
 use crate::llm_json::{attempts_to_json, circuit_state_name, llm_from_json};
-use failsoft::llm::{Attempt, ChatError, ChatStream, LlmClient, ServedBy};
+use failsoft::llm::{Attempt, CallOptions, CallSpec, ChatError, ChatStream, LlmClient, ServedBy};
 use failsoft::Error;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::OnceLock;
@@ -36,6 +36,7 @@ pub struct ChatResult {
     attempts: Vec<Attempt>,
     chunks: u64,
     incomplete: bool,
+    restarts: u32,
     model: Option<CString>,
     base_url: CString,
     /// Made on first request, then kept.
@@ -60,6 +61,7 @@ impl ChatResult {
             attempts,
             chunks,
             incomplete,
+            restarts: 0,
             json: OnceLock::new(),
             attempts_json: OnceLock::new(),
         }
@@ -81,6 +83,7 @@ impl ChatResult {
             "attempts": attempts_to_json(&self.attempts),
             "chunks": self.chunks,
             "incomplete": self.incomplete,
+            "restarts": self.restarts,
         })
     }
 }
@@ -110,26 +113,35 @@ unsafe fn request_arg(ptr: *const c_char) -> Result<serde_json::Value, Error> {
 ///    {"base_url": "https://api.openpipe.ai/api/v1", "api_key": "opk-…", "timeout_seconds": 10},
 ///    {"base_url": "https://api.openai.com/v1", "api_key": "sk-…", "model": "gpt-4o-mini"}],
 ///  "deadline_seconds": 40, "timeout_seconds": 60, "max_retries": 1,
-///  "retry_after_cap_seconds": 2, "breaker_threshold": 3, "breaker_cooldown_seconds": 30,
-///  "first_chunk_timeout_seconds": 5, "stop_statuses": [400, 413, 422]}
+///  "retry_after_cap_seconds": 2, "breaker_threshold": 3, "breaker_cooldown_seconds": 5,
+///  "first_chunk_timeout_seconds": 15, "stream_idle_timeout_seconds": 30,
+///  "stream_recovery": "error", "stop_statuses": [400, 413, 422],
+///  "fallover_classes": ["context_length", "quota", "rate_limit", "server", "timeout",
+///                       "connection", "auth", "not_found"]}
 /// ```
 ///
 /// - `targets`: primary first. `base_url` is the API root (the call goes to
 ///   `{base_url}/chat/completions`); `api_key` is sent as `Authorization: Bearer <key>` (none
 ///   when absent); `model` replaces the request's `model` (absent: the request's is kept);
-///   `timeout_seconds` is the per-attempt timeout (for a stream, the idle timeout between reads),
+///   `timeout_seconds` is the per-attempt timeout (for a stream, also a cap on the idle timeout),
 ///   defaulting to the top-level `timeout_seconds` (60).
 /// - `deadline_seconds`: one bound on the whole call (every attempt, retry wait and fallover;
-///   for a stream, every chunk until `[DONE]`). Default: none.
-/// - Retries (SPEC §8): up to `max_retries` (default 1) per target, only for refused or reset
-///   connections, timeouts, 408, 409, 429 and 5xx, after a backoff or the server's `Retry-After`
-///   when it is at most `retry_after_cap_seconds` (default 2; a longer one falls over at once).
-/// - Fallover: every failure falls over to the next target except the HTTP statuses in
-///   `stop_statuses` (default 400, 413, 422: the request itself is wrong), which end the call.
-/// - Breaker: after `breaker_threshold` (default 3) calls in a row failed on a target, it is
-///   skipped for `breaker_cooldown_seconds` (default 30), then one call probes it. 0 disables it.
-/// - `first_chunk_timeout_seconds`: for streams, the longest wait for the first chunk before
-///   falling over. Default: the target's timeout.
+///   for a stream, every chunk until its end). Default: none.
+/// - Every failed attempt has an error class (SPEC §8): `context_length`, `content_policy`,
+///   `quota`, `rate_limit`, `server`, `timeout`, `connection`, `auth`, `not_found`,
+///   `bad_request`. The classes in `fallover_classes` fall over (default every class but
+///   `content_policy` and `bad_request`); `context_length` and `quota` never retry the same target.
+///   The HTTP statuses in `stop_statuses` (default 400, 413, 422) end the call unless the body
+///   names `context_length`, `content_policy` or `quota`.
+/// - Retries: up to `max_retries` (default 1) per target, only for `connection`, `timeout`,
+///   `server` and `rate_limit`, after a backoff or the server's `Retry-After` when it is at most
+///   `retry_after_cap_seconds` (default 2; a longer one falls over at once).
+/// - Breaker per (target, model): after `breaker_threshold` (default 3) calls in a row failed, it
+///   is skipped for `breaker_cooldown_seconds` (default 5), then one call probes it. 0 disables
+///   it. The last target left is never skipped.
+/// - Streams: `first_chunk_timeout_seconds` (default 15) is the longest wait for the first chunk
+///   before falling over; `stream_idle_timeout_seconds` (default 30) the longest silence after
+///   it; `stream_recovery` (`error`, `restart`) what a break after the first chunk does.
 ///
 /// Errors: `FAILSOFT_INVALID_ARGUMENT` for NULL arguments, invalid JSON, an unknown or mistyped
 /// option (the message names it: `targets[1].timeout_seconds: invalid type: …`), no target, a
@@ -219,14 +231,14 @@ pub type ChunkCallback =
 /// A streaming chat completion (server-sent events): calls `on_chunk` with each chunk as it
 /// arrives, on the calling thread, and returns when the stream ends. Blocks the calling thread.
 ///
-/// The request is sent with `"stream": true`. Targets fall over only before the first chunk
-/// (connection errors, HTTP errors, no first chunk within `first_chunk_timeout_seconds`), so
-/// every chunk delivered comes from one target. Once a chunk was delivered the stream never
-/// falls over: it ends
-/// - after `data: [DONE]`: `FAILSOFT_OK`;
+/// The request is sent with `"stream": true`. Targets fall over freely before the first chunk
+/// (connection errors, HTTP errors, no first chunk within `first_chunk_timeout_seconds`). Once a
+/// chunk was delivered the stream (with the default `stream_recovery` `error`) ends
+/// - after `data: [DONE]`, or when the server closes it after the chunk with the finish reason:
+///   `FAILSOFT_OK` (malformed events are skipped; a few more than 3 are a break);
 /// - when `on_chunk` returns false: `FAILSOFT_OK` (the connection is closed; nothing more is
 ///   delivered);
-/// - when the connection breaks, stalls past the target's timeout, the deadline passes or the
+/// - when the connection breaks, stalls past the idle timeout, the deadline passes or the
 ///   server reports an error before `[DONE]`: `FAILSOFT_UNAVAILABLE`, `FAILSOFT_TIMEOUT` or
 ///   `FAILSOFT_INVALID_RESPONSE`, with a last error message saying the stream is incomplete
 ///   (`stream incomplete after 2 chunks: …`): never a clean-looking end.
@@ -258,6 +270,33 @@ pub unsafe extern "C" fn failsoft_llm_chat_stream(
     user_data: *mut c_void,
     out_meta: *mut *mut ChatResult,
 ) -> Status {
+    // SAFETY: forwarded contract; NULL call options.
+    unsafe {
+        failsoft_llm_chat_stream_with(llm, request_json, std::ptr::null(), on_chunk, user_data, out_meta)
+    }
+}
+
+/// `failsoft_llm_chat_stream` with this call's options as JSON (NULL: none), the shared names:
+/// `{"stream_recovery": "restart"}` overrides the client's `stream_recovery`. An unknown or
+/// invalid option is `FAILSOFT_INVALID_ARGUMENT` naming it.
+///
+/// With `stream_recovery` `restart`, a break after the first chunk sends the request again (the
+/// same target while its retries last, then the next) instead of ending the stream. Before the
+/// first chunk of the new attempt, `on_chunk` receives a restart event instead of a chunk:
+/// `{"object": "failsoft.stream.restart", "restarts": 1}`; the text delivered before it belongs
+/// to an abandoned answer and must be discarded. `failsoft_chat_result_restarts` counts them.
+///
+/// # Safety
+/// As `failsoft_llm_chat_stream`; `options_json` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn failsoft_llm_chat_stream_with(
+    llm: *const Llm,
+    request_json: *const c_char,
+    options_json: *const c_char,
+    on_chunk: ChunkCallback,
+    user_data: *mut c_void,
+    out_meta: *mut *mut ChatResult,
+) -> Status {
     landing_pad_llm(|| {
         if !out_meta.is_null() {
             // SAFETY: writable per the contract.
@@ -266,16 +305,24 @@ pub unsafe extern "C" fn failsoft_llm_chat_stream(
         // SAFETY: forwarded contract.
         let llm = unsafe { handle(llm, "llm") }?;
         let request = unsafe { request_arg(request_json) }?;
+        let call = if options_json.is_null() {
+            CallOptions::default()
+        } else {
+            // SAFETY: forwarded contract.
+            let v = parse_json(unsafe { str_arg(options_json, "options_json") }?, "options_json")?;
+            CallSpec::from_value(v)?.options()?
+        };
         let on_chunk = on_chunk.ok_or_else(|| Error::invalid_argument("on_chunk is NULL"))?;
-        let mut stream = llm.inner.chat_stream(&request).map_err(chat_failure)?;
+        let mut stream = llm.inner.chat_stream_with(&request, call).map_err(chat_failure)?;
         let outcome = deliver(&mut stream, |chunk| {
             // SAFETY: the callback is safe to call with `user_data` per the contract; the chunk
             // outlives the call.
             unsafe { on_chunk(chunk.as_ptr(), user_data) }
         });
         let attempts = stream.attempts().to_vec();
-        let meta =
+        let mut meta =
             ChatResult::new(None, stream.served_by().clone(), attempts, stream.chunks(), stream.incomplete());
+        meta.restarts = stream.restarts();
         let failure_attempts = outcome.is_err().then(|| attempts_to_json(&meta.attempts));
         drop(stream); // closes the connection of a stream stopped early
         if !out_meta.is_null() {
@@ -288,9 +335,18 @@ pub unsafe extern "C" fn failsoft_llm_chat_stream(
 
 /// Hands each chunk of `stream` to `on_chunk` until `[DONE]`, an error (returned), or `on_chunk`
 /// returning false.
+/// A restart comes as an event before the new attempt's first chunk.
 fn deliver(stream: &mut ChatStream, mut on_chunk: impl FnMut(&CString) -> bool) -> Result<(), Error> {
-    for item in stream.by_ref() {
-        let chunk = lossy_cstring(item?.to_string());
+    while let Some(item) = stream.next() {
+        let item = item?;
+        if stream.is_restart() {
+            let event =
+                serde_json::json!({"object": "failsoft.stream.restart", "restarts": stream.restarts()});
+            if !on_chunk(&lossy_cstring(event.to_string())) {
+                break;
+            }
+        }
+        let chunk = lossy_cstring(item.to_string());
         if !on_chunk(&chunk) {
             break;
         }
@@ -468,6 +524,19 @@ pub unsafe extern "C" fn failsoft_chat_result_chunks(result: *const ChatResult) 
     landing_pad_or(0, || Ok(unsafe { handle(result, "result") }?.chunks))
 }
 
+/// For a stream's metadata: how many times it restarted after a break (`stream_recovery`
+/// `restart`); 0 otherwise and when `result` is NULL.
+///
+/// Ownership: nothing to free. Thread-safety: any thread.
+///
+/// # Safety
+/// `result` is NULL or a live result.
+#[no_mangle]
+pub unsafe extern "C" fn failsoft_chat_result_restarts(result: *const ChatResult) -> u32 {
+    // SAFETY: forwarded contract.
+    landing_pad_or(0, || Ok(unsafe { handle(result, "result") }?.restarts))
+}
+
 /// For a stream's metadata: true when the stream broke before `[DONE]` (the call returned the
 /// error); false for a complete stream, one the callback stopped, and `failsoft_llm_chat`'s
 /// result. false when `result` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
@@ -483,7 +552,7 @@ pub unsafe extern "C" fn failsoft_chat_result_incomplete(result: *const ChatResu
 }
 
 /// The whole result as one JSON object: `{"completion": {…} | null, "served_by": {"index",
-/// "model", "base_url"}, "is_fallback", "attempts": […], "chunks", "incomplete"}`.
+/// "model", "base_url"}, "is_fallback", "attempts": […], "chunks", "incomplete", "restarts"}`.
 ///
 /// Ownership: `*out_json` is the caller's, freed with `failsoft_string_free`; NULL on failure.
 /// Thread-safety: any thread.

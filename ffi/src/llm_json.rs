@@ -69,13 +69,14 @@ pub(crate) fn llm_from_json(text: &str) -> Result<LlmClient> {
 }
 
 /// One attempt as JSON: `{"target": 0, "model": "m" | null, "error_kind": "Unavailable" | null,
-/// "status": 503 | null, "elapsed_ms": 1.25, "skipped": false, "message": "…" | null}`; the kind
-/// by the core's name, as in the C status and prefetch JSON.
+/// "class": "timeout" | null, "status": 503 | null, "elapsed_ms": 1.25, "skipped": false,
+/// "message": "…" | null}`; the kind by the core's name, as in the C status and prefetch JSON.
 pub(crate) fn attempt_to_json(a: &Attempt) -> Value {
     json!({
         "target": a.target,
         "model": a.model,
         "error_kind": a.error_kind.map(|k| k.as_str()),
+        "class": a.class.map(|c| c.as_str()),
         "status": a.status,
         "elapsed_ms": a.elapsed_ms,
         "skipped": a.skipped,

@@ -171,3 +171,133 @@ INSTANTIATE_TEST_SUITE_P(Cache, CacheScenario, ::testing::ValuesIn(scenarios()),
                          });
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// tests/scenarios/llm.json: LLM fallback under provider faults (SPEC §8), through the C ABI.
+
+namespace {
+
+const json &llm_file() {
+  static const json file = load_json("tests/scenarios/llm.json");
+  return file;
+}
+
+struct LlmRun {
+  std::string text;
+  int restarts_seen = 0;
+};
+
+bool llm_on_chunk(const char *chunk_json, void *user_data) {
+  auto *run = static_cast<LlmRun *>(user_data);
+  json chunk = json::parse(chunk_json);
+  if (chunk.value("object", "") == "failsoft.stream.restart") {
+    run->restarts_seen++;
+    run->text.clear();  // the text so far belongs to an abandoned answer
+    return true;
+  }
+  if (chunk.contains("choices") && !chunk["choices"].empty()) {
+    const json &delta = chunk["choices"][0]["delta"];
+    if (delta.contains("content") && delta["content"].is_string()) run->text += delta["content"].get<std::string>();
+  }
+  return true;
+}
+
+class LlmScenario : public ::testing::TestWithParam<json> {};
+
+TEST_P(LlmScenario, RunsThroughTheCAbi) {
+  const json &scenario = GetParam();
+  const json &expect = scenario["expect"];
+  const std::string name = scenario["name"];
+  Simulator sim(llm_file()["fixture"]);
+  if (scenario.contains("reply")) sim.control("POST", "/_sim/openai", {{"reply", scenario["reply"]}});
+  const json faults = scenario.value("faults", json::array());
+  for (const json &f : faults) sim.control("POST", "/_sim/fault", f);
+  json target = {{"api_key", "sk-scenario-key"}};
+  json options = {{"targets", json::array()}};
+  for (const char *t : {"primary", "fallback"}) {
+    target["base_url"] = sim.url() + "/t/" + t + "/v1";
+    options["targets"].push_back(target);
+  }
+  const json extra = scenario.value("options", json::object());  // items() needs it alive
+  for (auto &[k, v] : extra.items()) options[k] = v;
+
+  failsoft_llm *raw = nullptr;
+  failsoft_status st = failsoft_llm_new(options.dump().c_str(), &raw);
+  if (expect.contains("invalid_option")) {
+    ASSERT_EQ(st, FAILSOFT_INVALID_ARGUMENT) << name;
+    std::string message = failsoft_last_error_message();
+    EXPECT_NE(message.find(expect["invalid_option"].get<std::string>()), std::string::npos) << name << ": " << message;
+    return;
+  }
+  ASSERT_EQ(st, FAILSOFT_OK) << name << ": " << status_text(st);
+  std::unique_ptr<failsoft_llm, decltype(&failsoft_llm_free)> llm(raw, failsoft_llm_free);
+  json request = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+
+  LlmRun run;
+  failsoft_chat_result *result = nullptr;
+  long long started = now_ms();
+  if (scenario.value("stream", false)) {
+    std::string call = scenario.contains("call") ? scenario["call"].dump() : std::string();
+    st = failsoft_llm_chat_stream_with(llm.get(), request.dump().c_str(), call.empty() ? nullptr : call.c_str(),
+                                       llm_on_chunk, &run, &result);
+  } else {
+    st = failsoft_llm_chat(llm.get(), request.dump().c_str(), &result);
+  }
+  long long took = now_ms() - started;
+  std::string message = st == FAILSOFT_OK ? "" : failsoft_last_error_message();
+  const char *attempts_text = result ? failsoft_chat_result_attempts_json(result) : failsoft_llm_last_attempts_json();
+  json attempts = attempts_text ? json::parse(attempts_text) : json::array();
+  // A plain call's result holds the completion; a stream's metadata has none.
+  const char *whole_text = result ? failsoft_chat_result_json(result) : nullptr;
+  if (whole_text) run.text = json::parse(whole_text)["choices"][0]["message"]["content"];
+
+  if (scenario.contains("max_ms")) {
+    EXPECT_LE(took, scenario["max_ms"].get<long long>()) << name;
+  }
+  if (expect.contains("error_kind")) {
+    EXPECT_EQ(st, status_of_kind(expect["error_kind"])) << name << ": " << message;
+    EXPECT_NE(message.find(expect.value("error_contains", "")), std::string::npos) << name << ": " << message;
+  } else {
+    EXPECT_EQ(st, FAILSOFT_OK) << name << ": " << message;
+  }
+  if (expect.contains("text")) {
+    EXPECT_EQ(run.text, expect["text"].get<std::string>()) << name;
+  }
+  if (expect.contains("text_starts_with")) {
+    EXPECT_EQ(run.text.rfind(expect["text_starts_with"].get<std::string>(), 0), 0u) << name << ": " << run.text;
+  }
+  if (expect.contains("text_ends_with")) {
+    std::string end = expect["text_ends_with"];
+    EXPECT_TRUE(run.text.size() >= end.size() && run.text.compare(run.text.size() - end.size(), end.size(), end) == 0)
+        << name << ": " << run.text;
+  }
+  if (expect.contains("served_by")) {
+    ASSERT_NE(result, nullptr) << name;
+    EXPECT_EQ(failsoft_chat_result_served_by_index(result), expect["served_by"].get<int64_t>()) << name;
+  }
+  if (expect.contains("restarts")) {
+    EXPECT_EQ(failsoft_chat_result_restarts(result), expect["restarts"].get<unsigned>()) << name;
+    EXPECT_EQ(run.restarts_seen, expect["restarts"].get<int>()) << name;
+  }
+  if (expect.contains("classes")) {
+    json classes = json::array();
+    for (const json &a : attempts) classes.push_back(a["class"]);
+    EXPECT_EQ(classes, expect["classes"]) << name << ": " << attempts.dump();
+  }
+  const json hits = expect.value("hits", json::object());
+  for (auto &[t, n] : hits.items()) {
+    EXPECT_EQ(sim.count("/t/" + t + "/v1/chat/completions"), n.get<long>()) << name << ": hits on " << t;
+  }
+  if (result) failsoft_chat_result_free(result);
+}
+
+std::vector<json> llm_scenarios() {
+  std::vector<json> out;
+  for (const json &s : llm_file()["scenarios"]) out.push_back(s);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Llm, LlmScenario, ::testing::ValuesIn(llm_scenarios()),
+                         [](const auto &info) { return test_name(info.param["name"]); });
+
+}  // namespace

@@ -93,6 +93,10 @@ class Attempt:
     elapsed_ms: float
     skipped: bool
     message: Optional[str]
+    error_class: Optional[str] = None
+    """Why it failed, as the fallover policy saw it: ``"context_length"``, ``"content_policy"``,
+    ``"quota"``, ``"rate_limit"``, ``"server"``, ``"timeout"``, ``"connection"``, ``"auth"``,
+    ``"not_found"``, ``"bad_request"``; ``None`` for a success or a skipped target."""
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -243,9 +247,18 @@ class ChatCompletion(OpenAIObject):
 
 
 class ChatCompletionChunk(OpenAIObject):
-    """One chunk of a stream, as the server sent it (``choices[0].delta.content``, ...)."""
+    """One chunk of a stream, as the server sent it (``choices[0].delta.content``, ...).
+    ``is_restart`` is true on the first chunk of a restarted attempt (``stream_recovery=
+    "restart"``): discard the text shown so far, the answer starts again here."""
 
-    __slots__ = ()
+    __slots__ = ("is_restart",)
+
+    def __init__(self, data: Any, is_restart: bool = False) -> None:
+        super().__init__(data)
+        object.__setattr__(self, "is_restart", is_restart)
+
+    if TYPE_CHECKING:  # set in `__init__`
+        is_restart: bool
     _fields = frozenset("id choices created model object service_tier system_fingerprint usage".split())
     _children = {"choices": "ChunkChoice", "usage": "CompletionUsage"}
 
@@ -256,19 +269,42 @@ class Stream(Iterator[ChatCompletionChunk]):
     arrives (the GIL is released while waiting). It ends after the server's ``[DONE]``; a stream
     that breaks, stalls or passes the deadline before that raises ``failsoft.Unavailable``,
     ``Timeout`` or ``InvalidResponse`` whose message says it is incomplete (and ``incomplete``
-    turns true). Leaving the loop early: ``close()`` it, or use it in a ``with`` block."""
+    turns true). It is also complete when the server closes it after the finish reason without
+    ``[DONE]``; malformed events are skipped. With ``stream_recovery="restart"`` a break sends
+    the request again instead (the same target while its retries last, then the fallbacks): the
+    next chunk has ``is_restart`` true and ``restarts`` counts them. Leaving the loop early:
+    ``close()`` it, or use it in a ``with`` block."""
 
     def __init__(self, native: _ChatStream) -> None:
         self._native = native
-        self.is_fallback: bool = native.is_fallback
-        self.served_by: ServedBy = native.served_by
-        self.attempts: List[Attempt] = native.attempts
+
+    @property
+    def is_fallback(self) -> bool:
+        return self._native.is_fallback
+
+    @property
+    def served_by(self) -> ServedBy:
+        """The target streaming now (after a restart, the one that took over)."""
+        served_by: ServedBy = self._native.served_by
+        return served_by
+
+    @property
+    def attempts(self) -> List[Attempt]:
+        """Every attempt of the call so far, broken streams included, the streaming one last."""
+        attempts: List[Attempt] = self._native.attempts
+        return attempts
+
+    @property
+    def restarts(self) -> int:
+        """How many times the stream restarted after a break."""
+        return self._native.restarts
 
     def __iter__(self) -> Stream:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
-        return ChatCompletionChunk(next(self._native))
+        chunk = next(self._native)
+        return ChatCompletionChunk(chunk, self._native.is_restart)
 
     @property
     def incomplete(self) -> bool:
@@ -357,7 +393,11 @@ class OpenAI(OpenAICompatibleClient):
     ``retry_after_cap_seconds`` (the longest ``Retry-After`` honoured, default 2),
     ``breaker_threshold`` (failed calls in a row before a target is skipped, default 3; 0 never)
     and ``breaker_cooldown_seconds`` (how long it is skipped, default 30), ``stop_statuses``
-    (statuses that end a call without fallover, default ``[400, 413, 422]``).
+    (statuses that end a call without fallover, default ``[400, 413, 422]``),
+    ``fallover_classes`` (the error classes that fall over, default every class but
+    ``"content_policy"`` and ``"bad_request"``), ``stream_idle_timeout_seconds`` (streams: the
+    longest silence between events, default 30) and ``stream_recovery`` (``"error"``, the
+    default, or ``"restart"``; also per call). Core checks these and names a bad one.
     ``openpipe={"fallback_client": ...}`` is OpenPipe's spelling of ``fallback_client``.
 
     One native client (and so one circuit breaker per target) serves every call with the same
@@ -379,6 +419,9 @@ class OpenAI(OpenAICompatibleClient):
         breaker_threshold: Optional[int] = None,
         breaker_cooldown_seconds: Optional[float] = None,
         stop_statuses: Optional[Sequence[int]] = None,
+        fallover_classes: Optional[Sequence[str]] = None,
+        stream_idle_timeout_seconds: Optional[float] = None,
+        stream_recovery: Optional[str] = None,
     ) -> None:
         super().__init__(base_url=base_url, api_key=api_key, timeout=timeout)
         if openpipe is not None:
@@ -397,6 +440,10 @@ class OpenAI(OpenAICompatibleClient):
             "breaker_threshold": _count("breaker_threshold", breaker_threshold),
             "breaker_cooldown_seconds": _seconds("breaker_cooldown_seconds", breaker_cooldown_seconds),
             "stop_statuses": None if stop_statuses is None else [_status(s) for s in stop_statuses],
+            # Checked by core (LlmSpec), which names the option in its error.
+            "fallover_classes": None if fallover_classes is None else list(fallover_classes),
+            "stream_idle_timeout_seconds": stream_idle_timeout_seconds,
+            "stream_recovery": stream_recovery,
         }
         self._natives: OrderedDict[str, _Llm] = OrderedDict()
         self._lock = threading.Lock()
@@ -550,12 +597,15 @@ class Completions:
         Raises the last error's class (``failsoft.Unavailable``, ``Timeout``, ``Unauthorized``,
         ``NotFound``, ``InvalidResponse``, ``InvalidArgument`` for 400/413/422), with
         ``.attempts``, when no target answered. With ``stream=True`` returns a ``Stream`` once
-        the first chunk arrived.
+        the first chunk arrived; ``stream_recovery="restart"`` (or ``"error"``) overrides the
+        client's recovery for this stream (not sent).
         """
         if not isinstance(model, str):
             raise InvalidArgument(f"model must be a str, got {type(model).__name__}")
         if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
             raise InvalidArgument("messages must be a list of message dicts")
+        # failsoft's own per-call option, not sent: "error" or "restart" (checked by core).
+        stream_recovery = params.pop("stream_recovery", None)
         for unsupported in ("extra_headers", "extra_query"):
             if params.pop(unsupported, None) is not None:
                 raise InvalidArgument(f"{unsupported} is not supported by failsoft.OpenAI")
@@ -572,7 +622,8 @@ class Completions:
             request.update(extra_body)
         llm = self._client._native(fallback, timeout)
         if stream:
-            return Stream(llm.chat_stream(request))
+            call = None if stream_recovery is None else {"stream_recovery": stream_recovery}
+            return Stream(llm.chat_stream(request, call))
         request.pop("stream", None)
         data, served_by, is_fallback, attempts = llm.chat(request)
         return ChatCompletion._from_native(data, served_by, is_fallback, attempts)

@@ -232,8 +232,9 @@ class _Llm:
     def __new__(cls, spec: Mapping[str, Any]) -> _Llm: ...
     def chat(self, request: Mapping[str, Any]) -> tuple[Dict[str, Any], Any, bool, List[Any]]:
         """``(completion, served_by, is_fallback, attempts)``; the GIL is released while waiting."""
-    def chat_stream(self, request: Mapping[str, Any]) -> _ChatStream:
-        """Opens a stream (falling over until its first chunk arrived)."""
+    def chat_stream(self, request: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None) -> _ChatStream:
+        """Opens a stream (falling over until its first chunk arrived); ``options`` is this call's
+        (``{"stream_recovery": "restart"}``)."""
     def circuit_states(self) -> List[Literal["closed", "open", "half_open"]]: ...
 
 @final
@@ -255,3 +256,7 @@ class _ChatStream:
     def done(self) -> bool: ...
     @property
     def chunks(self) -> int: ...
+    @property
+    def restarts(self) -> int: ...
+    @property
+    def is_restart(self) -> bool: ...

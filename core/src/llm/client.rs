@@ -1,8 +1,10 @@
 //! [`LlmClient`]: the attempt loop shared by `chat` and `chat_stream`.
 
-use super::breaker::{Admission, Admit, Breaker, CircuitState, Outcome};
+use super::breaker::{Admission, Admit, BreakerBook, CircuitState, Outcome};
+use super::classify::{classify_answer, ErrorClass};
+use super::options::CallOptions;
 use super::policy::{backoff, Disposition};
-use super::stream::{open_until_first_chunk, ChatStream, OpenRequest};
+use super::stream::{open_until_first_chunk, ChatStream, Events, OpenRequest, Restart};
 use super::target::TargetRt;
 use super::{Attempt, ChatError, ChatResult, LlmOptions, ServedBy};
 use crate::error::{Error, ErrorKind, Result};
@@ -20,10 +22,39 @@ pub struct LlmClient {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     http: Http,
-    targets: Vec<TargetRt>,
+    pub(crate) targets: Vec<TargetRt>,
     options: LlmOptions,
+    breakers: BreakerBook,
+}
+
+/// A failed attempt and its class.
+pub(crate) struct Failure {
+    pub(crate) error: Error,
+    pub(crate) class: ErrorClass,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let class = super::classify::classify_error(&error);
+        Failure { error, class }
+    }
+}
+
+/// Where the attempt loop starts: a new call at target 0, or a stream restart that goes on
+/// where the broken attempt left off.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cursor {
+    pub(crate) target: usize,
+    /// Attempts already made on `target` (they count against its retries).
+    pub(crate) tries: u32,
+}
+
+/// What a call carries from one run of the attempt loop to the next (a stream restart).
+pub(crate) struct CallState {
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) attempts: Vec<Attempt>,
 }
 
 impl fmt::Debug for LlmClient {
@@ -33,20 +64,11 @@ impl fmt::Debug for LlmClient {
 }
 
 /// The winning attempt of the loop.
-struct Won<T> {
-    value: T,
-    served_by: ServedBy,
-    attempts: Vec<Attempt>,
-    /// The call's overall deadline, which still bounds a stream.
-    deadline: Option<Instant>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    /// Targets in order, skipping those whose breaker is open.
-    Normal,
-    /// Every breaker was open: each target once, in order.
-    LastResort,
+pub(crate) struct Won<T> {
+    pub(crate) value: T,
+    pub(crate) served_by: ServedBy,
+    /// Where a restart of this attempt goes on from (this target, one more try used).
+    pub(crate) cursor: Cursor,
 }
 
 /// The request with `model` replaced and `stream` forced, serialized without copying it.
@@ -112,6 +134,9 @@ impl LlmClient {
         if options.first_chunk_timeout.is_some_and(|d| d.is_zero()) {
             return Err(zero("first_chunk_timeout"));
         }
+        if options.stream_idle_timeout.is_zero() {
+            return Err(zero("stream_idle_timeout"));
+        }
         if options.max_response_bytes == 0 {
             return Err(zero("max_response_bytes"));
         }
@@ -119,19 +144,13 @@ impl LlmClient {
             .targets
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                TargetRt::new(
-                    i,
-                    t,
-                    options.timeout,
-                    Breaker::new(options.breaker_threshold, options.breaker_cooldown),
-                )
-            })
+            .map(|(i, t)| TargetRt::new(i, t, options.timeout))
             .collect::<Result<Vec<_>>>()?;
         // Attempts are bounded by their own deadline; the Http cap only has to stay out of the way.
         let longest = targets.iter().map(|t| t.timeout).max().unwrap_or(options.timeout);
         let http = Http::new(longest, options.connect_timeout, options.max_response_bytes);
-        Ok(LlmClient { inner: Arc::new(Inner { http, targets, options }) })
+        let breakers = BreakerBook::new(options.breaker_threshold, options.breaker_cooldown);
+        Ok(LlmClient { inner: Arc::new(Inner { http, targets, options, breakers }) })
     }
 
     /// The options the client was built with.
@@ -139,57 +158,123 @@ impl LlmClient {
         &self.inner.options
     }
 
-    /// Each target's circuit breaker, in target order.
+    /// Each target's circuit breaker, in target order: for a target used with several models,
+    /// the least healthy of them (open, then half-open, then closed).
     pub fn circuit_states(&self) -> Vec<CircuitState> {
-        let now = Instant::now();
-        self.inner.targets.iter().map(|t| t.breaker.state(now)).collect()
+        let mut out = vec![CircuitState::Closed; self.inner.targets.len()];
+        for (t, _, s) in self.inner.breakers.states(Instant::now()) {
+            let rank = |s: CircuitState| match s {
+                CircuitState::Closed => 0,
+                CircuitState::HalfOpen => 1,
+                CircuitState::Open => 2,
+            };
+            if rank(s) > rank(out[t]) {
+                out[t] = s;
+            }
+        }
+        out
+    }
+
+    /// Every breaker in use: (target index, model, state). One per (target, model sent).
+    pub fn circuit_states_by_model(&self) -> Vec<(usize, Option<String>, CircuitState)> {
+        self.inner.breakers.states(Instant::now())
     }
 
     /// `POST {base_url}/chat/completions` on the targets in order until one answers (SPEC §8).
     /// `request` (a JSON object) is sent untouched except `model`, replaced by the target's
     /// model when it has one. A request with `"stream": true` belongs to [`chat_stream`](Self::chat_stream).
     pub fn chat(&self, request: &Value) -> std::result::Result<ChatResult, ChatError> {
-        let inner = &*self.inner;
-        let won = self.run(request, false, |t, body, budget, _deadline| {
-            let mut headers = vec![("Content-Type", "application/json"), ("Accept", "application/json")];
-            if let Some(a) = &t.authorization {
-                headers.push(("Authorization", a.as_str()));
-            }
-            let attempt_deadline = Instant::now().checked_add(budget).unwrap_or_else(Instant::now);
-            let resp = inner.http.request("POST", &t.url, &headers, Some(body), attempt_deadline)?;
-            if !(200..300).contains(&resp.status) {
-                let mut e = resp.status_error(&t.shown_url);
-                e.kind = inner.options.policy.kind_for_status(resp.status);
-                return Err(e);
-            }
-            let v: Value = serde_json::from_slice(&resp.body).map_err(|e| {
-                Error::invalid_response(format!("{}: the completion is not valid JSON ({e})", t.shown_url))
-                    .with_status(resp.status)
-            })?;
-            if !v.is_object() || (v.get("error").is_some() && v.get("choices").is_none()) {
-                return Err(Error::invalid_response(format!(
-                    "{}: HTTP {} but the body is not a completion",
-                    t.shown_url, resp.status
-                ))
-                .with_status(resp.status));
-            }
-            Ok(v)
+        let map = request_map(request, false)?;
+        let mut call = self.new_call();
+        let won = self.run(map, false, &mut call, Cursor::default(), |t, body, budget, _| {
+            self.complete(t, body, budget)
         })?;
         Ok(ChatResult {
             completion: won.value,
             is_fallback: won.served_by.index > 0,
             served_by: won.served_by,
-            attempts: won.attempts,
+            attempts: call.attempts,
         })
     }
 
-    /// Like [`chat`](Self::chat) with `"stream": true` forced in the body. Falls over only
-    /// before the first chunk (connection errors, HTTP errors, no first `data:` event within
-    /// `first_chunk_timeout`); the returned stream already holds that chunk.
+    /// Like [`chat`](Self::chat) with `"stream": true` forced in the body. Falls over before the
+    /// first chunk (connection errors, HTTP errors, no first `data:` event within
+    /// `first_chunk_timeout`); the returned stream already holds that chunk. After it, a break
+    /// ends the stream with an incomplete error, or restarts it (`stream_recovery`).
     pub fn chat_stream(&self, request: &Value) -> std::result::Result<ChatStream, ChatError> {
+        self.chat_stream_with(request, CallOptions::default())
+    }
+
+    /// [`chat_stream`](Self::chat_stream) with this call's options.
+    pub fn chat_stream_with(
+        &self,
+        request: &Value,
+        call_options: CallOptions,
+    ) -> std::result::Result<ChatStream, ChatError> {
+        let map = request_map(request, true)?;
+        let mut call = self.new_call();
+        let won = self.open_stream(map, &mut call, Cursor::default())?;
+        let recovery = call_options.stream_recovery.unwrap_or(self.inner.options.stream_recovery);
+        let restart = Restart { client: self.clone(), request: request.clone(), recovery };
+        Ok(ChatStream::new(won, call, restart))
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The idle timeout of a stream from target `index`: `stream_idle_timeout`, or the target's
+    /// own timeout when that is shorter.
+    pub(crate) fn idle_timeout(&self, index: usize) -> Duration {
+        self.inner.options.stream_idle_timeout.min(self.inner.targets[index].timeout)
+    }
+
+    fn new_call(&self) -> CallState {
+        let deadline = self.inner.options.deadline.and_then(|d| Instant::now().checked_add(d));
+        CallState { deadline, attempts: Vec::new() }
+    }
+
+    /// One non-streaming attempt.
+    fn complete(&self, t: &TargetRt, body: &[u8], budget: Duration) -> std::result::Result<Value, Failure> {
+        let inner = &*self.inner;
+        let mut headers = vec![("Content-Type", "application/json"), ("Accept", "application/json")];
+        if let Some(a) = &t.authorization {
+            headers.push(("Authorization", a.as_str()));
+        }
+        let attempt_deadline = Instant::now().checked_add(budget).unwrap_or_else(Instant::now);
+        let resp = inner.http.request("POST", &t.url, &headers, Some(body), attempt_deadline)?;
+        if !(200..300).contains(&resp.status) {
+            let class = classify_answer(resp.status, &resp.body);
+            let mut error = resp.status_error(&t.shown_url);
+            error.kind = inner.options.policy.kind_for_status(resp.status, class);
+            return Err(Failure { error, class });
+        }
+        let v: Value = serde_json::from_slice(&resp.body).map_err(|e| {
+            Error::invalid_response(format!("{}: the completion is not valid JSON ({e})", t.shown_url))
+                .with_status(resp.status)
+        })?;
+        if !v.is_object() || (v.get("error").is_some() && v.get("choices").is_none()) {
+            return Err(Error::invalid_response(format!(
+                "{}: HTTP {} but the body is not a completion",
+                t.shown_url, resp.status
+            ))
+            .with_status(resp.status)
+            .into());
+        }
+        Ok(v)
+    }
+
+    /// Runs the attempt loop for a stream from `from`: each attempt opens the stream and waits
+    /// for its first chunk.
+    pub(crate) fn open_stream(
+        &self,
+        map: &Map<String, Value>,
+        call: &mut CallState,
+        from: Cursor,
+    ) -> std::result::Result<Won<(Events, Value)>, ChatError> {
         let inner = &*self.inner;
         let o = &inner.options;
-        let won = self.run(request, true, |t, body, budget, deadline| {
+        self.run(map, true, call, from, |t, body, budget, deadline| {
             let mut headers = vec![("Content-Type", "application/json".to_string())];
             headers.push(("Accept", "text/event-stream".to_string()));
             if let Some(a) = &t.authorization {
@@ -200,7 +285,7 @@ impl LlmClient {
                     .map(|d| d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))),
                 connect: Some(o.connect_timeout.min(budget)),
                 response: Some(budget),
-                per_read: Some(t.timeout),
+                per_read: Some(o.stream_idle_timeout.max(budget)),
             };
             let req = OpenRequest {
                 http: inner.http.clone(),
@@ -212,239 +297,262 @@ impl LlmClient {
                 max_line: o.max_response_bytes,
             };
             open_until_first_chunk(req, budget)
-        })?;
-        let (sse, first) = won.value;
-        let t = &inner.targets[won.served_by.index];
-        Ok(ChatStream {
-            sse: Some(sse),
-            first: Some(first),
-            shown_url: t.shown_url.clone(),
-            deadline: won.deadline,
-            scrub: t.scrubber(),
-            served_by: won.served_by,
-            attempts: won.attempts,
-            chunks: 0,
-            incomplete: false,
-            done: false,
         })
     }
 
-    /// The attempt loop: targets in order, breaker admission, retries with backoff or
-    /// `Retry-After`, fallover, the overall deadline. `attempt(target, body, budget, deadline)`
-    /// makes one attempt within `budget`.
+    /// The attempt loop: targets in order from `from`, breaker admission per (target, model),
+    /// retries with backoff or `Retry-After`, fallover by error class, the overall deadline.
+    /// `attempt(target, body, budget, deadline)` makes one attempt within `budget`. Attempts are
+    /// appended to `call.attempts`.
     fn run<T>(
         &self,
-        request: &Value,
+        map: &Map<String, Value>,
         stream: bool,
-        mut attempt: impl FnMut(&TargetRt, &[u8], Duration, Option<Instant>) -> Result<T>,
+        call: &mut CallState,
+        from: Cursor,
+        mut attempt: impl FnMut(&TargetRt, &[u8], Duration, Option<Instant>) -> std::result::Result<T, Failure>,
     ) -> std::result::Result<Won<T>, ChatError> {
         let inner = &*self.inner;
         let o = &inner.options;
-        let start = Instant::now();
-        let deadline = o.deadline.and_then(|d| start.checked_add(d));
-        let mut attempts: Vec<Attempt> = Vec::new();
-        let fail = |error: Error, attempts: Vec<Attempt>| Err(ChatError { error, attempts });
-        let Some(map) = request.as_object() else {
-            return fail(Error::invalid_argument("the chat request must be a JSON object"), attempts);
+        let deadline = call.deadline;
+        let attempts = &mut call.attempts;
+        let fail = |error: Error, class: Option<ErrorClass>, attempts: &mut Vec<Attempt>| {
+            Err(ChatError { error, class, attempts: std::mem::take(attempts) })
         };
-        if !stream && map.get("stream") == Some(&Value::Bool(true)) {
-            return fail(
-                Error::invalid_argument("a request with \"stream\": true needs chat_stream"),
-                attempts,
-            );
-        }
-        let deadline_error = |last: Option<&Error>, attempts: Vec<Attempt>| {
+        let deadline_error = |last: Option<&Failure>, attempts: &mut Vec<Attempt>| {
             let d = o.deadline.unwrap_or_default();
-            let tail = last.map(|e| format!("; last error: {}", e.message)).unwrap_or_default();
+            let tail = last.map(|f| format!("; last error: {}", f.error.message)).unwrap_or_default();
             log::warn!(
                 "failsoft llm: the call's deadline of {} passed after {} attempts",
                 secs(d),
                 attempts.len()
             );
-            fail(Error::timeout(format!("the call's deadline of {} passed{tail}", secs(d))), attempts)
+            fail(
+                Error::timeout(format!("the call's deadline of {} passed{tail}", secs(d))),
+                Some(ErrorClass::Timeout),
+                attempts,
+            )
         };
-        let mut last: Option<Error> = None;
-        let mut tried = false;
-        for pass in [Pass::Normal, Pass::LastResort] {
-            if pass == Pass::LastResort {
-                if tried {
-                    break;
+        let mut last: Option<Failure> = None;
+        let request_model = map.get("model").and_then(Value::as_str);
+        let count = inner.targets.len();
+        for t in inner.targets.iter().skip(from.target) {
+            let model = t.model.as_deref().or(request_model).map(str::to_string);
+            let breaker = inner.breakers.get(t.index, model.as_deref());
+            let is_last = t.index + 1 == count;
+            let admission = match breaker.admit(Instant::now()) {
+                Admit::Pass => Admission::new(breaker, None),
+                Admit::Probe(token) => {
+                    log::debug!(
+                        "failsoft llm: probing target {} ({}) after its cooldown",
+                        t.index,
+                        t.shown_base
+                    );
+                    Admission::new(breaker, Some(token))
                 }
-                log::warn!("failsoft llm: every target's circuit breaker is open; trying each once");
+                // The last remaining target is never skipped: a single attempt, as a last resort.
+                Admit::Skip if is_last => {
+                    log::debug!(
+                        "failsoft llm: target {} ({}) has an open circuit but is the last one left; trying it",
+                        t.index,
+                        t.shown_base
+                    );
+                    Admission::last_resort(breaker)
+                }
+                Admit::Skip => {
+                    log::debug!("failsoft llm: skipping target {} ({}): circuit open", t.index, t.shown_base);
+                    attempts.push(Attempt {
+                        target: t.index,
+                        model,
+                        error_kind: Some(ErrorKind::Unavailable),
+                        class: None,
+                        status: None,
+                        elapsed_ms: 0.0,
+                        skipped: true,
+                        message: Some(format!("skipped: the circuit breaker of {} is open", t.shown_base)),
+                    });
+                    continue;
+                }
+            };
+            let single = admission.probe.is_some() || admission.last_resort;
+            let tries = if single { 1 } else { o.max_retries.saturating_add(1) };
+            let nominal = if stream {
+                o.first_chunk_timeout.map_or(t.timeout, |f| f.min(t.timeout))
+            } else {
+                t.timeout
+            };
+            let body = Body { map, model: t.model.as_deref(), stream };
+            let body = match serde_json::to_vec(&body) {
+                Ok(b) => b,
+                Err(e) => {
+                    return fail(
+                        Error::invalid_argument(format!("unserializable request ({e})")),
+                        None,
+                        attempts,
+                    )
+                }
+            };
+            let mut n: u32 = if t.index == from.target { from.tries } else { 0 };
+            if n >= tries && !single {
+                continue; // a restart whose target has no retry left
             }
-            for t in &inner.targets {
-                let model =
-                    t.model.clone().or_else(|| map.get("model").and_then(Value::as_str).map(str::to_string));
-                let admission = match pass {
-                    Pass::LastResort => Admission::new(&t.breaker, false),
-                    Pass::Normal => match t.breaker.admit(Instant::now()) {
-                        Admit::Pass => Admission::new(&t.breaker, false),
-                        Admit::Probe => {
+            let failure = loop {
+                let now = Instant::now();
+                let left = deadline.map(|d| d.saturating_duration_since(now));
+                if left.is_some_and(|l| l.is_zero()) {
+                    admission.report(Outcome::Unknown);
+                    return deadline_error(last.as_ref(), attempts);
+                }
+                let budget = left.map_or(nominal, |l| l.min(nominal));
+                let cut_short = budget < nominal;
+                let result = attempt(t, &body, budget, deadline);
+                let elapsed_ms = ms(now.elapsed());
+                match result {
+                    Ok(value) => {
+                        attempts.push(Attempt {
+                            target: t.index,
+                            model: model.clone(),
+                            error_kind: None,
+                            class: None,
+                            status: None,
+                            elapsed_ms,
+                            skipped: false,
+                            message: None,
+                        });
+                        admission.report(Outcome::Alive);
+                        if t.index > 0 {
                             log::debug!(
-                                "failsoft llm: probing target {} ({}) after its cooldown",
+                                "failsoft llm: served by fallback target {} ({})",
                                 t.index,
                                 t.shown_base
                             );
-                            Admission::new(&t.breaker, true)
                         }
-                        Admit::Skip => {
-                            log::debug!(
-                                "failsoft llm: skipping target {} ({}): circuit open",
-                                t.index,
-                                t.shown_base
-                            );
-                            attempts.push(Attempt {
-                                target: t.index,
-                                model,
-                                error_kind: Some(ErrorKind::Unavailable),
-                                status: None,
-                                elapsed_ms: 0.0,
-                                skipped: true,
-                                message: Some(format!(
-                                    "skipped: the circuit breaker of {} is open",
-                                    t.shown_base
-                                )),
-                            });
-                            continue;
-                        }
-                    },
-                };
-                tried = true;
-                let single = admission.probe || pass == Pass::LastResort;
-                let tries = if single { 1 } else { o.max_retries.saturating_add(1) };
-                let nominal = if stream { o.first_chunk_timeout.unwrap_or(t.timeout) } else { t.timeout };
-                let body = Body { map, model: t.model.as_deref(), stream };
-                let body = match serde_json::to_vec(&body) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        return fail(
-                            Error::invalid_argument(format!("unserializable request ({e})")),
-                            attempts,
-                        )
+                        let served_by = ServedBy { index: t.index, model, base_url: t.shown_base.clone() };
+                        return Ok(Won {
+                            value,
+                            served_by,
+                            cursor: Cursor { target: t.index, tries: n + 1 },
+                        });
                     }
-                };
-                let mut n: u32 = 0;
-                let error = loop {
-                    let now = Instant::now();
-                    let left = deadline.map(|d| d.saturating_duration_since(now));
-                    if left.is_some_and(|l| l.is_zero()) {
-                        admission.report(Outcome::Unknown);
-                        return deadline_error(last.as_ref(), attempts);
-                    }
-                    let budget = left.map_or(nominal, |l| l.min(nominal));
-                    let cut_short = budget < nominal;
-                    let result = attempt(t, &body, budget, deadline);
-                    let elapsed_ms = ms(now.elapsed());
-                    match result {
-                        Ok(value) => {
-                            attempts.push(Attempt {
-                                target: t.index,
-                                model: model.clone(),
-                                error_kind: None,
-                                status: None,
-                                elapsed_ms,
-                                skipped: false,
-                                message: None,
-                            });
+                    Err(f) => {
+                        let f = Failure { error: t.scrub_error(f.error), class: f.class };
+                        let e = &f.error;
+                        attempts.push(Attempt {
+                            target: t.index,
+                            model: model.clone(),
+                            error_kind: Some(e.kind),
+                            class: Some(f.class),
+                            status: e.status,
+                            elapsed_ms,
+                            skipped: false,
+                            message: Some(e.message.clone()),
+                        });
+                        let disposition = o.policy.classify(f.class, e.status);
+                        if disposition == Disposition::Stop {
+                            // The target answered; the request (or its content) is what is wrong.
                             admission.report(Outcome::Alive);
-                            if t.index > 0 {
-                                log::debug!(
-                                    "failsoft llm: served by fallback target {} ({})",
-                                    t.index,
-                                    t.shown_base
-                                );
-                            }
-                            let served_by =
-                                ServedBy { index: t.index, model, base_url: t.shown_base.clone() };
-                            return Ok(Won { value, served_by, attempts, deadline });
+                            log::debug!(
+                                "failsoft llm: target {} ({}) refused the request ({}{}); not falling over",
+                                t.index,
+                                t.shown_base,
+                                f.class,
+                                status_note(e.status)
+                            );
+                            return fail(f.error, Some(f.class), attempts);
                         }
-                        Err(e) => {
-                            let e = t.scrub_error(e);
-                            attempts.push(Attempt {
-                                target: t.index,
-                                model: model.clone(),
-                                error_kind: Some(e.kind),
-                                status: e.status,
-                                elapsed_ms,
-                                skipped: false,
-                                message: Some(e.message.clone()),
-                            });
-                            let disposition = o.policy.classify(&e);
-                            if disposition == Disposition::Stop {
-                                // The target answered; the request is what is wrong.
-                                admission.report(Outcome::Alive);
+                        if cut_short && e.kind == ErrorKind::Timeout {
+                            admission.report(Outcome::Unknown);
+                            return deadline_error(Some(&f), attempts);
+                        }
+                        // No answer at all (refused, reset, timed out) means the endpoint is down
+                        // or stuck, not busy: with a target left, falling over at once beats
+                        // paying its timeout again (the OpenPipe seed's "falls back after the
+                        // timeout"). Only the last target retries it.
+                        let has_next = !is_last;
+                        let dead = e.status.is_none()
+                            && matches!(f.class, ErrorClass::Connection | ErrorClass::Timeout);
+                        if disposition == Disposition::Retry && n + 1 < tries && !(dead && has_next) {
+                            if let Some(w) = self.retry_wait(e, n, nominal, has_next, deadline) {
                                 log::debug!(
-                                    "failsoft llm: target {} ({}) refused the request (HTTP {}); not falling over",
+                                    "failsoft llm: target {} ({}) failed ({}{}); retrying in {}",
                                     t.index,
                                     t.shown_base,
-                                    e.status.unwrap_or_default()
+                                    f.class,
+                                    status_note(e.status),
+                                    secs(w)
                                 );
-                                return fail(e, attempts);
+                                std::thread::sleep(w);
+                                n += 1;
+                                continue;
                             }
-                            if cut_short && e.kind == ErrorKind::Timeout {
-                                admission.report(Outcome::Unknown);
-                                return deadline_error(Some(&e), attempts);
-                            }
-                            // No answer at all (refused, reset, timed out) means the endpoint
-                            // is down or stuck, not busy: with a target left, falling over at
-                            // once beats paying its timeout again (the OpenPipe seed's "falls
-                            // back after the timeout"). Only the last target retries it.
-                            let has_next = t.index + 1 < inner.targets.len();
-                            let dead = e.status.is_none()
-                                && matches!(e.kind, ErrorKind::Unavailable | ErrorKind::Timeout);
-                            if disposition == Disposition::Retry && n + 1 < tries && !(dead && has_next) {
-                                let wait = match e.retry_after {
-                                    Some(ra) if ra > o.retry_after_cap => None,
-                                    Some(ra) => Some(ra),
-                                    None => Some(backoff(o.retry_backoff, o.retry_backoff_max, n)),
-                                };
-                                // With a later target to fall over to, retry only if the wait and a
-                                // full attempt fit before the deadline: the time left is better spent
-                                // on the next target than on a retry cut short.
-                                let need = |w: Duration| {
-                                    if t.index + 1 < inner.targets.len() {
-                                        w + nominal
-                                    } else {
-                                        w
-                                    }
-                                };
-                                let fits = |w: Duration| match deadline {
-                                    Some(d) => Instant::now() + need(w) < d,
-                                    None => true,
-                                };
-                                if let Some(w) = wait.filter(|w| fits(*w)) {
-                                    log::debug!(
-                                        "failsoft llm: target {} ({}) failed ({}{}); retrying in {}",
-                                        t.index,
-                                        t.shown_base,
-                                        e.kind,
-                                        status_note(e.status),
-                                        secs(w)
-                                    );
-                                    std::thread::sleep(w);
-                                    n += 1;
-                                    continue;
-                                }
-                            }
-                            break e;
                         }
+                        break f;
                     }
-                };
-                admission.report(Outcome::Failed);
-                log::warn!(
-                    "failsoft llm: target {} ({}) failed ({}{}); falling over",
-                    t.index,
-                    t.shown_base,
-                    error.kind,
-                    status_note(error.status)
-                );
-                last = Some(error);
-            }
+                }
+            };
+            // A context-length or quota answer proves the endpoint alive: only this request (or
+            // account) cannot be served, so the breaker is not fed.
+            let outcome = match failure.class {
+                ErrorClass::ContextLength | ErrorClass::ContentPolicy | ErrorClass::BadRequest => {
+                    Outcome::Alive
+                }
+                _ => Outcome::Failed,
+            };
+            admission.report(outcome);
+            log::warn!(
+                "failsoft llm: target {} ({}) failed ({}{}); falling over",
+                t.index,
+                t.shown_base,
+                failure.class,
+                status_note(failure.error.status)
+            );
+            last = Some(failure);
         }
-        let error = last.unwrap_or_else(|| Error::unavailable("no LLM target could be tried"));
+        let (error, class) = match last {
+            Some(f) => (f.error, Some(f.class)),
+            None => (Error::unavailable("no LLM target was left to try"), None),
+        };
         log::warn!("failsoft llm: every target failed ({} attempts)", attempts.len());
-        fail(error, attempts)
+        fail(error, class, attempts)
     }
+
+    /// The wait before retrying the same target, or `None` to fall over instead: a
+    /// `Retry-After` over the cap is not waited for, and with a deadline a retry is made only
+    /// if its wait and a full attempt fit (the time left is better spent on the next target
+    /// than on a retry cut short).
+    fn retry_wait(
+        &self,
+        e: &Error,
+        n: u32,
+        nominal: Duration,
+        has_next: bool,
+        deadline: Option<Instant>,
+    ) -> Option<Duration> {
+        let o = &self.inner.options;
+        let wait = match e.retry_after {
+            Some(ra) if ra > o.retry_after_cap => return None,
+            Some(ra) => ra,
+            None => backoff(o.retry_backoff, o.retry_backoff_max, n),
+        };
+        let need = if has_next { wait + nominal } else { wait };
+        match deadline {
+            Some(d) if Instant::now() + need >= d => None,
+            _ => Some(wait),
+        }
+    }
+}
+
+/// The request as a JSON object, checked for the call it is made with.
+fn request_map(request: &Value, stream: bool) -> std::result::Result<&Map<String, Value>, ChatError> {
+    let invalid =
+        |m: &str| ChatError { error: Error::invalid_argument(m), class: None, attempts: Vec::new() };
+    let Some(map) = request.as_object() else {
+        return Err(invalid("the chat request must be a JSON object"));
+    };
+    if !stream && map.get("stream") == Some(&Value::Bool(true)) {
+        return Err(invalid("a request with \"stream\": true needs chat_stream"));
+    }
+    Ok(map)
 }
 
 fn status_note(status: Option<u16>) -> String {

@@ -26,9 +26,16 @@
 //! ```
 //!
 //! Decisions the SPEC left open:
-//! - Every failure falls over except the statuses in [`FalloverPolicy::stop_statuses`] (400, 413,
-//!   422), which end the call at once; a 2xx answer that is not JSON, or is `{"error": …}`
-//!   without `choices`, is `InvalidResponse` and falls over too.
+//! - Every failure has an [`ErrorClass`] (classify.rs); the classes in
+//!   [`FalloverPolicy::fallover_classes`] fall over, the others end the call. A 2xx answer that
+//!   is not JSON, or is `{"error": …}` without `choices`, is class `server` and falls over too.
+//! - Breakers are per (target, model sent) within a client and its clones; the doors' client
+//!   pools share one core client per target list, so every object of a language that names the
+//!   same targets shares them too.
+//! - The last remaining target is never skipped for an open breaker: when every earlier target
+//!   failed or was skipped, it gets a single attempt.
+//! - A stream that closes after a chunk with a `finish_reason` is complete. Up to
+//!   [`MAX_MALFORMED_EVENTS`] malformed events are skipped per attempt; one more is a break.
 //! - The breaker counts calls, not attempts: a call whose attempts on a target (retries
 //!   included) all failed is one failure. The probe after a cooldown makes a single attempt,
 //!   without retries. An attempt cut short by the caller's deadline counts neither way.
@@ -44,28 +51,34 @@
 //!   attempt still fit (the rest of the time goes to the next target instead).
 //! - The deadline bounds the whole call, streams included: a stream still running when it passes
 //!   ends with an incomplete `Timeout`.
-//! - A stream counts as a success for the breaker once its first chunk arrived; a stream that
-//!   ends without `data: [DONE]` is incomplete, even after a `finish_reason`.
+//! - A stream counts as a success for the breaker once its first chunk arrived; a later break
+//!   does not count against it (the target answered).
 //! - `served_by.base_url` is the target's base URL without credentials or query string.
 
 mod breaker;
+mod classify;
 mod client;
 mod options;
 mod policy;
 mod spec;
+mod sse;
 mod stream;
 mod target;
 
 pub use breaker::CircuitState;
+pub use classify::ErrorClass;
 pub use client::LlmClient;
-pub use options::LlmOptions;
+pub use options::{CallOptions, LlmOptions, StreamRecovery};
 pub use policy::FalloverPolicy;
-pub use spec::{LlmSpec, TargetSpec};
+pub use spec::{CallSpec, LlmSpec, TargetSpec};
 pub use stream::ChatStream;
 pub use target::Target;
 
 use crate::error::{Error, ErrorKind};
 use std::fmt;
+
+/// Malformed (not JSON) events skipped in one stream attempt; one more is a break.
+pub const MAX_MALFORMED_EVENTS: u32 = 3;
 
 /// The target that answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +101,8 @@ pub struct Attempt {
     pub model: Option<String>,
     /// `None` for the attempt that succeeded.
     pub error_kind: Option<ErrorKind>,
+    /// Why it failed, as the fallover policy saw it; `None` for a success or a skipped target.
+    pub class: Option<ErrorClass>,
     /// The HTTP status, when an answer arrived.
     pub status: Option<u16>,
     pub elapsed_ms: f64,
@@ -116,6 +131,8 @@ pub struct ChatError {
     /// The last attempt's error; `Timeout` when the overall deadline ended the call; the error
     /// itself when it ended the call at once (400, 413, 422); `InvalidArgument` for a bad request.
     pub error: Error,
+    /// The last attempt's class, when an attempt failed.
+    pub class: Option<ErrorClass>,
     pub attempts: Vec<Attempt>,
 }
 

@@ -36,11 +36,21 @@ pub struct LlmOptions {
     /// Calls in a row that failed on a target before its breaker opens; 0 disables breakers.
     /// Default 3.
     pub breaker_threshold: u32,
-    /// How long an open breaker skips its target before one call probes it. Default 30 s.
+    /// How long an open breaker skips its (base URL, model) before one call probes it. Default
+    /// 5 s: during an outage the primary sees about one call per cooldown, and calls are back
+    /// on it within one cooldown of its recovery.
     pub breaker_cooldown: Duration,
     /// For streams: the longest wait for the first chunk (from the start of the attempt,
-    /// connecting included) before falling over. Default `None`: the target's timeout.
+    /// connecting included) before falling over; the target's timeout if that is shorter.
+    /// Default 15 s (raise it for reasoning models that think before their first token); `None`:
+    /// the target's timeout.
     pub first_chunk_timeout: Option<Duration>,
+    /// For streams: the longest silence between two events after the first chunk; longer is a
+    /// break. Default 30 s.
+    pub stream_idle_timeout: Duration,
+    /// What a break after the first chunk does (a cut, a stall past `stream_idle_timeout`, too
+    /// many malformed events). Default [`StreamRecovery::Error`]; a call can override it.
+    pub stream_recovery: StreamRecovery,
     /// Cap on a (non-streaming) completion body and on one line of a stream. Default 16 MiB.
     pub max_response_bytes: u64,
 }
@@ -58,11 +68,54 @@ impl Default for LlmOptions {
             retry_after_cap: Duration::from_secs(2),
             policy: FalloverPolicy::default(),
             breaker_threshold: 3,
-            breaker_cooldown: Duration::from_secs(30),
-            first_chunk_timeout: None,
+            breaker_cooldown: Duration::from_secs(5),
+            first_chunk_timeout: Some(Duration::from_secs(15)),
+            stream_idle_timeout: Duration::from_secs(30),
+            stream_recovery: StreamRecovery::Error,
             max_response_bytes: crate::http::DEFAULT_MAX_BYTES,
         }
     }
+}
+
+/// What a stream does when it breaks after its first chunk (SPEC §8).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StreamRecovery {
+    /// End with an error that says the answer is incomplete.
+    #[default]
+    Error,
+    /// Send the request again (the same target while its retries last, then the next) and go on
+    /// with the new attempt's chunks after a restart marker; text already shown is to be
+    /// discarded. Two attempts' text is never joined.
+    Restart,
+}
+
+impl StreamRecovery {
+    /// `error` or `restart`, as every language spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamRecovery::Error => "error",
+            StreamRecovery::Restart => "restart",
+        }
+    }
+}
+
+impl std::str::FromStr for StreamRecovery {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "error" => Ok(StreamRecovery::Error),
+            "restart" => Ok(StreamRecovery::Restart),
+            _ => Err(format!("{s:?} is not a stream recovery (one of error, restart)")),
+        }
+    }
+}
+
+/// Options of one call that override the client's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// `None`: the client's [`LlmOptions::stream_recovery`].
+    pub stream_recovery: Option<StreamRecovery>,
 }
 
 impl LlmOptions {

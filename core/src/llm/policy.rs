@@ -1,40 +1,34 @@
 //! Which failures end a call, which are retried on the same target, which fall over; and the
 //! backoff between retries.
 
+use super::classify::ErrorClass;
 use crate::error::{Error, ErrorKind};
 use std::time::Duration;
 
 /// Which failures end the call, retry, or fall over (SPEC §8).
 ///
-/// Falling over is the main tool: every failure falls over to the next target except the HTTP
-/// statuses in [`stop_statuses`](Self::stop_statuses), which say the request itself is wrong.
-/// Before falling over, the failures below are retried on the same target (up to
-/// `LlmOptions::max_retries` times).
+/// Every failed attempt has an [`ErrorClass`]. The classes in
+/// [`fallover_classes`](Self::fallover_classes) fall over to the next target (after retries on
+/// the same one for the retryable classes: `connection`, `timeout`, `server`, `rate_limit`);
+/// the others end the call with the provider's reason. `quota` and `context_length` never retry
+/// the same target: waiting does not change the answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FalloverPolicy {
-    /// HTTP statuses that end the call at once with that error, without retry or fallover: the
-    /// request itself is wrong, so the next target would refuse it too. Default 400, 413, 422.
-    /// Every other failure (connection errors, timeouts, invalid answers, any other status:
-    /// 401, 403, 404, 408, 409, 429, 5xx, …) falls over.
+    /// HTTP statuses that end the call at once, whatever their class, unless the body names
+    /// `context_length`, `content_policy` or `quota` (those follow `fallover_classes`).
+    /// Default 400, 413, 422: the request itself is wrong, so the next target would refuse it
+    /// too. A 4xx status removed from this list falls over.
     pub stop_statuses: Vec<u16>,
-    /// HTTP statuses retried on the same target before falling over. Default 408, 409, 429 and
-    /// 500–599.
-    pub retry_statuses: Vec<u16>,
-    /// Retry connection errors (refused, reset, DNS) on the same target. Default true.
-    pub retry_connection_errors: bool,
-    /// Retry attempts that timed out on the same target. Default true.
-    pub retry_timeouts: bool,
+    /// The classes that fall over. Default: every class except `content_policy` and
+    /// `bad_request`.
+    pub fallover_classes: Vec<ErrorClass>,
 }
 
 impl Default for FalloverPolicy {
     fn default() -> Self {
-        let mut retry_statuses = vec![408, 409, 429];
-        retry_statuses.extend(500..=599);
         FalloverPolicy {
             stop_statuses: vec![400, 413, 422],
-            retry_statuses,
-            retry_connection_errors: true,
-            retry_timeouts: true,
+            fallover_classes: ErrorClass::default_fallover(),
         }
     }
 }
@@ -51,25 +45,41 @@ pub(crate) enum Disposition {
 }
 
 impl FalloverPolicy {
-    pub(crate) fn classify(&self, e: &Error) -> Disposition {
-        match e.status {
-            Some(s) if self.stop_statuses.contains(&s) => Disposition::Stop,
-            Some(s) if self.retry_statuses.contains(&s) => Disposition::Retry,
-            Some(_) => Disposition::Fallover,
-            None => match e.kind {
-                ErrorKind::Timeout if self.retry_timeouts => Disposition::Retry,
-                ErrorKind::Unavailable if self.retry_connection_errors => Disposition::Retry,
-                _ => Disposition::Fallover,
-            },
+    pub(crate) fn classify(&self, class: ErrorClass, status: Option<u16>) -> Disposition {
+        let named_by_body =
+            matches!(class, ErrorClass::ContextLength | ErrorClass::ContentPolicy | ErrorClass::Quota);
+        if !named_by_body {
+            match status {
+                Some(s) if self.stop_statuses.contains(&s) => return Disposition::Stop,
+                // The user took a request-error status off the stop list: it falls over.
+                Some(_) if class == ErrorClass::BadRequest => return Disposition::Fallover,
+                _ => {}
+            }
+        }
+        // A 2xx answer that is not a completion will not improve on a retry.
+        let answered_ok = status.is_some_and(|s| s < 300);
+        if !self.fallover_classes.contains(&class) {
+            Disposition::Stop
+        } else if class.retryable() && !answered_ok {
+            Disposition::Retry
+        } else {
+            Disposition::Fallover
         }
     }
 
     /// The kind for an HTTP error status from a chat target. `Error::kind_for_status` calls 409
     /// (and other statuses outside `stop_statuses` it files as `InvalidArgument`) a caller
     /// mistake; for an LLM target that falls over on them, they are the target's trouble.
-    pub(crate) fn kind_for_status(&self, status: u16) -> ErrorKind {
+    pub(crate) fn kind_for_status(&self, status: u16, class: ErrorClass) -> ErrorKind {
         match Error::kind_for_status(status) {
-            ErrorKind::InvalidArgument if !self.stop_statuses.contains(&status) => ErrorKind::Unavailable,
+            // The prompt too long, or refused: the request is what is wrong.
+            k @ ErrorKind::InvalidArgument
+                if self.stop_statuses.contains(&status)
+                    || matches!(class, ErrorClass::ContextLength | ErrorClass::ContentPolicy) =>
+            {
+                k
+            }
+            ErrorKind::InvalidArgument => ErrorKind::Unavailable,
             k => k,
         }
     }
@@ -86,28 +96,43 @@ pub(crate) fn backoff(base: Duration, max: Duration, n: u32) -> Duration {
 mod tests {
     use super::*;
 
-    fn status(s: u16) -> Error {
-        Error::new(Error::kind_for_status(s), "x").with_status(s)
-    }
+    use ErrorClass as C;
 
     #[test]
     fn default_policy_matches_the_spec() {
         let p = FalloverPolicy::default();
-        for s in [400, 413, 422] {
-            assert_eq!(p.classify(&status(s)), Disposition::Stop, "{s}");
+        assert_eq!(p.classify(C::BadRequest, Some(400)), Disposition::Stop);
+        assert_eq!(p.classify(C::BadRequest, Some(422)), Disposition::Stop);
+        assert_eq!(p.classify(C::ContentPolicy, Some(400)), Disposition::Stop);
+        assert_eq!(p.classify(C::ContextLength, Some(400)), Disposition::Fallover);
+        assert_eq!(p.classify(C::Quota, Some(429)), Disposition::Fallover);
+        for (c, s) in [(C::RateLimit, 429), (C::Server, 503), (C::Server, 409), (C::Timeout, 408)] {
+            assert_eq!(p.classify(c, Some(s)), Disposition::Retry, "{s}");
         }
-        for s in [408, 409, 429, 500, 502, 503, 504] {
-            assert_eq!(p.classify(&status(s)), Disposition::Retry, "{s}");
-        }
-        for s in [401, 403, 404] {
-            assert_eq!(p.classify(&status(s)), Disposition::Fallover, "{s}");
-        }
-        assert_eq!(p.classify(&Error::timeout("t")), Disposition::Retry);
-        assert_eq!(p.classify(&Error::unavailable("refused")), Disposition::Retry);
-        assert_eq!(p.classify(&Error::invalid_response("junk")), Disposition::Fallover);
-        assert_eq!(p.kind_for_status(409), ErrorKind::Unavailable);
-        assert_eq!(p.kind_for_status(422), ErrorKind::InvalidArgument);
-        assert_eq!(p.kind_for_status(401), ErrorKind::Unauthorized);
+        assert_eq!(p.classify(C::Auth, Some(401)), Disposition::Fallover);
+        assert_eq!(p.classify(C::NotFound, Some(404)), Disposition::Fallover);
+        assert_eq!(p.classify(C::Timeout, None), Disposition::Retry);
+        assert_eq!(p.classify(C::Connection, None), Disposition::Retry);
+        assert_eq!(p.classify(C::BadRequest, Some(418)), Disposition::Fallover);
+        assert_eq!(p.classify(C::Server, Some(200)), Disposition::Fallover);
+        assert_eq!(p.kind_for_status(409, C::Server), ErrorKind::Unavailable);
+        assert_eq!(p.kind_for_status(422, C::BadRequest), ErrorKind::InvalidArgument);
+        assert_eq!(p.kind_for_status(400, C::ContextLength), ErrorKind::InvalidArgument);
+        assert_eq!(p.kind_for_status(405, C::BadRequest), ErrorKind::Unavailable);
+        assert_eq!(p.kind_for_status(401, C::Auth), ErrorKind::Unauthorized);
+    }
+
+    #[test]
+    fn fallover_classes_are_configurable() {
+        let p = FalloverPolicy {
+            fallover_classes: vec![C::ContentPolicy, C::Server],
+            ..FalloverPolicy::default()
+        };
+        assert_eq!(p.classify(C::ContentPolicy, Some(400)), Disposition::Fallover);
+        assert_eq!(p.classify(C::ContextLength, Some(400)), Disposition::Stop);
+        assert_eq!(p.classify(C::Auth, Some(401)), Disposition::Stop);
+        let open = FalloverPolicy { stop_statuses: vec![], ..FalloverPolicy::default() };
+        assert_eq!(open.classify(C::BadRequest, Some(400)), Disposition::Fallover);
     }
 
     #[test]

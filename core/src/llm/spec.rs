@@ -7,7 +7,7 @@
 //!  "deadline_seconds": 30, "max_retries": 1}
 //! ```
 
-use super::{FalloverPolicy, LlmClient, LlmOptions, Target};
+use super::{CallOptions, ErrorClass, FalloverPolicy, LlmClient, LlmOptions, StreamRecovery, Target};
 use crate::error::{Error, Result};
 use crate::spec::seconds;
 use serde::Deserialize;
@@ -59,6 +59,40 @@ pub struct LlmSpec {
     /// HTTP statuses that end the call without fallover (default 400, 413, 422).
     #[serde(default)]
     pub stop_statuses: Option<Vec<u16>>,
+    /// The error classes that fall over (default every class but `content_policy` and
+    /// `bad_request`).
+    #[serde(default)]
+    pub fallover_classes: Option<Vec<String>>,
+    /// Longest silence between stream events after the first chunk (default 30).
+    #[serde(default)]
+    pub stream_idle_timeout_seconds: Option<f64>,
+    /// `error` (default) or `restart`.
+    #[serde(default)]
+    pub stream_recovery: Option<String>,
+}
+
+/// Options of one call, by the names every language uses (`{"stream_recovery": "restart"}`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    #[serde(default)]
+    pub stream_recovery: Option<String>,
+}
+
+impl CallSpec {
+    /// Parses a call's options JSON; an unknown or mistyped option is `InvalidArgument` naming it.
+    pub fn from_value(v: serde_json::Value) -> Result<CallSpec> {
+        serde_json::from_value(v)
+            .map_err(|e| Error::invalid_argument(format!("invalid LLM call options: {e}")))
+    }
+
+    pub fn options(&self) -> Result<CallOptions> {
+        Ok(CallOptions { stream_recovery: self.stream_recovery.as_deref().map(recovery).transpose()? })
+    }
+}
+
+fn recovery(s: &str) -> Result<StreamRecovery> {
+    s.parse().map_err(|e| Error::invalid_argument(format!("LLM option stream_recovery: {e}")))
 }
 
 impl LlmSpec {
@@ -103,9 +137,34 @@ impl LlmSpec {
         if let Some(c) = secs("breaker_cooldown_seconds", self.breaker_cooldown_seconds)? {
             o.breaker_cooldown = c;
         }
-        o.first_chunk_timeout = secs("first_chunk_timeout_seconds", self.first_chunk_timeout_seconds)?;
+        if let Some(t) = secs("first_chunk_timeout_seconds", self.first_chunk_timeout_seconds)? {
+            o.first_chunk_timeout = Some(t);
+        }
+        if let Some(t) = secs("stream_idle_timeout_seconds", self.stream_idle_timeout_seconds)? {
+            if t.is_zero() {
+                return Err(Error::invalid_argument("stream_idle_timeout_seconds must be more than 0"));
+            }
+            o.stream_idle_timeout = t;
+        }
+        if let Some(r) = &self.stream_recovery {
+            o.stream_recovery = recovery(r)?;
+        }
         if let Some(stop) = &self.stop_statuses {
-            o.policy = FalloverPolicy { stop_statuses: stop.clone(), ..FalloverPolicy::default() };
+            o.policy.stop_statuses = stop.clone();
+        }
+        if let Some(classes) = &self.fallover_classes {
+            o.policy = FalloverPolicy {
+                fallover_classes: classes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        c.parse::<ErrorClass>().map_err(|e| {
+                            Error::invalid_argument(format!("LLM option fallover_classes[{i}]: {e}"))
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+                ..o.policy
+            };
         }
         Ok(o)
     }
@@ -144,5 +203,37 @@ mod tests {
             .unwrap_err();
         assert!(e.message.contains("targets[0].timeout_seconds"), "{e}");
         assert!(LlmSpec::from_json(r#"{"targets": []}"#).unwrap().build().is_err());
+    }
+
+    #[test]
+    fn stream_and_fallover_options_are_parsed_and_bad_values_named() {
+        let t = r#"{"targets": [{"base_url": "http://h/v1"}], "#;
+        let o = LlmSpec::from_json(&format!(
+            r#"{t}"stream_recovery": "restart", "stream_idle_timeout_seconds": 2, "fallover_classes": ["server", "content_policy"]}}"#
+        ))
+        .unwrap()
+        .options()
+        .unwrap();
+        assert_eq!(o.stream_recovery, StreamRecovery::Restart);
+        assert_eq!(o.stream_idle_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(o.policy.fallover_classes, vec![ErrorClass::Server, ErrorClass::ContentPolicy]);
+        let bad = |extra: &str| {
+            LlmSpec::from_json(&format!("{t}{extra}}}")).and_then(|s| s.options()).unwrap_err().message
+        };
+        assert!(bad(r#""stream_recovery": "retry""#).contains("stream_recovery"));
+        assert!(bad(r#""fallover_classes": ["server", "nope"]"#).contains("fallover_classes[1]"));
+        assert!(bad(r#""stream_idle_timeout_seconds": 0"#).contains("stream_idle_timeout_seconds"));
+        let call = CallSpec::from_value(serde_json::json!({"stream_recovery": "restart"})).unwrap();
+        assert_eq!(call.options().unwrap().stream_recovery, Some(StreamRecovery::Restart));
+        assert!(CallSpec::from_value(serde_json::json!({"stream_recovery": "x"}))
+            .unwrap()
+            .options()
+            .unwrap_err()
+            .message
+            .contains("stream_recovery"));
+        assert!(CallSpec::from_value(serde_json::json!({"recovery": "restart"}))
+            .unwrap_err()
+            .message
+            .contains("recovery"));
     }
 }

@@ -1,6 +1,5 @@
 //! A target: one OpenAI-compatible endpoint (base URL, key, model, timeout).
 
-use super::breaker::Breaker;
 use crate::error::{Error, Result};
 use crate::http::redact_url;
 use std::fmt;
@@ -57,7 +56,7 @@ impl fmt::Debug for Target {
     }
 }
 
-/// A validated target with what every call needs precomputed, and its breaker.
+/// A validated target with what every call needs precomputed.
 pub(crate) struct TargetRt {
     pub(crate) index: usize,
     /// `{base_url}/chat/completions`.
@@ -71,7 +70,6 @@ pub(crate) struct TargetRt {
     pub(crate) authorization: Option<String>,
     api_key: Option<String>,
     pub(crate) timeout: Duration,
-    pub(crate) breaker: Breaker,
 }
 
 impl fmt::Debug for TargetRt {
@@ -86,7 +84,7 @@ impl fmt::Debug for TargetRt {
 }
 
 impl TargetRt {
-    pub(crate) fn new(index: usize, t: &Target, default_timeout: Duration, breaker: Breaker) -> Result<Self> {
+    pub(crate) fn new(index: usize, t: &Target, default_timeout: Duration) -> Result<Self> {
         let base = t.base_url.trim();
         let shown = redact_url(base);
         let lower = base.to_ascii_lowercase();
@@ -131,19 +129,12 @@ impl TargetRt {
             authorization: t.api_key.as_ref().map(|k| format!("Bearer {k}")),
             api_key: t.api_key.clone(),
             timeout,
-            breaker,
         })
     }
 
     /// `message` with this target's key blotted out, in case a server echoed it.
     pub(crate) fn scrub(&self, message: String) -> String {
         scrub_with(self.api_key.as_deref(), message)
-    }
-
-    /// A scrubber that outlives the call (for a stream's later errors).
-    pub(crate) fn scrubber(&self) -> Box<dyn Fn(String) -> String + Send + Sync> {
-        let key = self.api_key.clone();
-        Box::new(move |m| scrub_with(key.as_deref(), m))
     }
 
     /// `e` with its message scrubbed of the key.
@@ -175,9 +166,7 @@ mod tests {
 
     #[test]
     fn validates_urls() {
-        let ok = |u: &str| {
-            TargetRt::new(0, &Target::new(u), Duration::from_secs(1), Breaker::new(3, Duration::ZERO))
-        };
+        let ok = |u: &str| TargetRt::new(0, &Target::new(u), Duration::from_secs(1));
         assert!(ok("http://127.0.0.1:1/v1").is_ok());
         assert_eq!(ok("https://api.example/v1/").unwrap().url, "https://api.example/v1/chat/completions");
         for bad in ["", "ftp://x/v1", "api.openai.com/v1", "http://", "http:///v1", "http://a b/v1"] {

@@ -31,7 +31,9 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
     let incoming = Incoming::read(&mut request);
     shared.recorder.record(&incoming);
     let output = Output::new(request, &shared.relay);
-    let applied = shared.faults.take(&incoming.path);
+    let model =
+        crate::request::body_value(&incoming.body).get("model").and_then(|m| m.as_str().map(str::to_owned));
+    let applied = shared.faults.take_for(&incoming.path, model.as_deref());
     let mode = applied.as_ref().map_or_else(|| "ok".to_owned(), |a| a.fault.mode.name());
     shared.log(&format!("{} {} [{mode}]", incoming.method, incoming.path));
     match plan(shared, &incoming, applied.as_ref()) {
@@ -48,9 +50,10 @@ fn plan(shared: &Shared, request: &Incoming, applied: Option<&Applied>) -> Optio
     let Some(Applied { fault, release }) = applied else {
         return Some((answer(shared, request), Delivery::Whole));
     };
-    if !fault.delay.is_zero() {
+    if !fault.delay.is_zero() && fault.mode != FaultMode::SlowFirstChunk {
         thread::sleep(fault.delay);
     }
+    let at = |default: u32| fault.at.unwrap_or(default) as usize;
     Some(match fault.mode {
         FaultMode::Healthy | FaultMode::Slow => (answer(shared, request), Delivery::Whole),
         FaultMode::Refused => return None,
@@ -63,8 +66,48 @@ fn plan(shared: &Shared, request: &Incoming, applied: Option<&Applied>) -> Optio
         FaultMode::Status(code) => (fault_error(Api::of(&request.path), code, fault), Delivery::Whole),
         FaultMode::Garbage => (Reply::garbage(), Delivery::Whole),
         FaultMode::Oversized => (Reply::oversized(), Delivery::Whole),
-        FaultMode::Truncated | FaultMode::BreakStream => (answer(shared, request), Delivery::Cut),
+        FaultMode::Truncated => (answer(shared, request), Delivery::Cut),
+        FaultMode::BreakStream => (answer(shared, request), Delivery::CutAt(at(2))),
         FaultMode::HangStream => (answer(shared, request), Delivery::HoldAfterHead),
+        FaultMode::StallStream => (answer(shared, request), Delivery::StallAt(at(2))),
+        FaultMode::SlowFirstChunk => (answer(shared, request), Delivery::DelayAfterHead(fault.delay)),
+        FaultMode::MalformedChunk => {
+            let mut reply = answer(shared, request);
+            reply.insert_events(at(2), fault.times.unwrap_or(1) as usize, "data: {\"choices\": [oops not json\n\n");
+            (reply, Delivery::Whole)
+        }
+        FaultMode::NoDone => {
+            let mut reply = answer(shared, request);
+            reply.drop_done();
+            (reply, Delivery::Whole)
+        }
+        FaultMode::ContextLength => (
+            Reply::openai_error(
+                400,
+                "context_length_exceeded",
+                "invalid_request_error",
+                "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+            ),
+            Delivery::Whole,
+        ),
+        FaultMode::ContentPolicy => (
+            Reply::openai_error(
+                400,
+                "content_policy_violation",
+                "invalid_request_error",
+                "Your request was rejected as a result of our safety system.",
+            ),
+            Delivery::Whole,
+        ),
+        FaultMode::InsufficientQuota => (
+            Reply::openai_error(
+                429,
+                "insufficient_quota",
+                "insufficient_quota",
+                "You exceeded your current quota, please check your plan and billing details.",
+            ),
+            Delivery::Whole,
+        ),
     })
 }
 

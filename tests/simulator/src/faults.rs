@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -37,8 +37,23 @@ pub enum FaultMode {
     Truncated,
     /// The normal answer's headers, then nothing until the fault is changed or removed.
     HangStream,
-    /// A streamed answer broken after two events (a plain body: after half), connection closed.
+    /// A streamed answer broken after `at` events (default 2; a plain body: after half), with
+    /// no terminating chunk and no `[DONE]`, connection closed.
     BreakStream,
+    /// A stream that sends `at` events (default 2), then nothing until released like `hang`.
+    StallStream,
+    /// A stream with `times` (default 1) events that are not JSON, from event `at` (default 2).
+    MalformedChunk,
+    /// A whole stream (finish reason, usage when asked) without `data: [DONE]`, then closed.
+    NoDone,
+    /// A stream whose headers come at once and whose first event comes after `delay_ms`.
+    SlowFirstChunk,
+    /// 400 `{"error":{"code":"context_length_exceeded",…}}`.
+    ContextLength,
+    /// 400 `{"error":{"code":"content_policy_violation",…}}`.
+    ContentPolicy,
+    /// 429 `{"error":{"code":"insufficient_quota","type":"insufficient_quota",…}}`.
+    InsufficientQuota,
 }
 
 impl FaultMode {
@@ -54,6 +69,13 @@ impl FaultMode {
             "truncated" => FaultMode::Truncated,
             "hang_stream" => FaultMode::HangStream,
             "break_stream" => FaultMode::BreakStream,
+            "stall_stream" => FaultMode::StallStream,
+            "malformed_chunk" => FaultMode::MalformedChunk,
+            "no_done" => FaultMode::NoDone,
+            "slow_first_chunk" => FaultMode::SlowFirstChunk,
+            "context_length" => FaultMode::ContextLength,
+            "content_policy" => FaultMode::ContentPolicy,
+            "insufficient_quota" => FaultMode::InsufficientQuota,
             _ => match name.parse::<u16>() {
                 Ok(code) if (400..=599).contains(&code) => FaultMode::Status(code),
                 _ => return Err(format!("unknown fault mode '{name}'")),
@@ -74,6 +96,13 @@ impl FaultMode {
             FaultMode::Truncated => "truncated".into(),
             FaultMode::HangStream => "hang_stream".into(),
             FaultMode::BreakStream => "break_stream".into(),
+            FaultMode::StallStream => "stall_stream".into(),
+            FaultMode::MalformedChunk => "malformed_chunk".into(),
+            FaultMode::NoDone => "no_done".into(),
+            FaultMode::SlowFirstChunk => "slow_first_chunk".into(),
+            FaultMode::ContextLength => "context_length".into(),
+            FaultMode::ContentPolicy => "content_policy".into(),
+            FaultMode::InsufficientQuota => "insufficient_quota".into(),
         }
     }
 }
@@ -91,12 +120,31 @@ pub struct Fault {
     pub retry_after_ms: Option<u64>,
     /// Applies to the next `count` matching requests only, then the route heals itself.
     pub count: Option<u32>,
+    /// For stream modes: the event index where the fault strikes (`break_stream`,
+    /// `stall_stream`: events sent before it; `malformed_chunk`: the first bad event).
+    pub at: Option<u32>,
+    /// `malformed_chunk`: how many bad events in a row (default 1).
+    pub times: Option<u32>,
+    /// The fault heals itself this long after it was set ("down for S seconds, then healthy").
+    pub for_duration: Option<Duration>,
+    /// Only requests whose JSON body has this `model` (a chat completion's) are faulted.
+    pub model: Option<String>,
 }
 
 impl Fault {
     /// A fault in `mode` with no delay, no retry headers and no count.
     pub fn new(mode: FaultMode) -> Fault {
-        Fault { mode, delay: Duration::ZERO, retry_after: None, retry_after_ms: None, count: None }
+        Fault {
+            mode,
+            delay: Duration::ZERO,
+            retry_after: None,
+            retry_after_ms: None,
+            count: None,
+            at: None,
+            times: None,
+            for_duration: None,
+            model: None,
+        }
     }
 
     /// An error answer with `code` (400..=599).
@@ -116,6 +164,30 @@ impl Fault {
         self
     }
 
+    /// Strikes at event `at` of a stream.
+    pub fn with_at(mut self, at: u32) -> Fault {
+        self.at = Some(at);
+        self
+    }
+
+    /// `malformed_chunk`: this many bad events in a row.
+    pub fn with_times(mut self, times: u32) -> Fault {
+        self.times = Some(times);
+        self
+    }
+
+    /// Only for requests whose body names this `model`.
+    pub fn for_model(mut self, model: impl Into<String>) -> Fault {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Heals itself `d` after it was set.
+    pub fn for_duration(mut self, d: Duration) -> Fault {
+        self.for_duration = Some(d);
+        self
+    }
+
     /// Sends `Retry-After: <value>` with the error.
     pub fn with_retry_after(mut self, value: impl Into<String>) -> Fault {
         self.retry_after = Some(value.into());
@@ -128,7 +200,8 @@ impl Fault {
         self
     }
 
-    /// Parses the body of `POST /_sim/fault`: `{"route","mode","delay_ms","retry_after","retry_after_ms","count"}`.
+    /// Parses the body of `POST /_sim/fault`:
+    /// `{"route","mode","delay_ms","retry_after","retry_after_ms","count","at","times","for_ms"}`.
     pub fn from_json(body: &Value) -> Result<(String, Fault), String> {
         let route = util::required_str(body, "route")?.to_owned();
         let mode = match body.get("mode") {
@@ -156,6 +229,10 @@ impl Fault {
                 retry_after,
                 retry_after_ms: util::u64_field(body, "retry_after_ms")?,
                 count,
+                at: small(body, "at")?,
+                times: small(body, "times")?,
+                for_duration: util::u64_field(body, "for_ms")?.map(Duration::from_millis),
+                model: util::str_field(body, "model").map(str::to_owned),
             },
         ))
     }
@@ -168,8 +245,18 @@ impl Fault {
             "retry_after": self.retry_after,
             "retry_after_ms": self.retry_after_ms,
             "count": remaining,
+            "at": self.at,
+            "times": self.times,
+            "for_ms": self.for_duration.map(|d| d.as_millis() as u64),
+            "model": self.model,
         })
     }
+}
+
+fn small(body: &Value, name: &str) -> Result<Option<u32>, String> {
+    util::u64_field(body, name)?
+        .map(|v| u32::try_from(v).map_err(|_| format!("'{name}' is too large")))
+        .transpose()
 }
 
 impl From<FaultMode> for Fault {
@@ -198,6 +285,8 @@ struct Entry {
     route: String,
     fault: Fault,
     remaining: Option<u32>,
+    /// When a `for_ms` fault heals itself.
+    until: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -230,14 +319,16 @@ impl Faults {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sets (or with `healthy` removes) the fault of `route`, releasing requests hung on it.
+    /// Sets (or with `healthy` removes) the fault of `route` (for its model, when it names one),
+    /// releasing requests hung on it.
     pub fn set(&self, route: &str, fault: Fault) {
         let mut table = self.lock();
-        table.entries.retain(|e| e.route != route);
+        table.entries.retain(|e| e.route != route || e.fault.model != fault.model);
         *table.generations.entry(route.to_owned()).or_default() += 1;
         if fault.mode != FaultMode::Healthy && fault.count != Some(0) {
             let remaining = fault.count;
-            table.entries.push(Entry { route: route.to_owned(), fault, remaining });
+            let until = fault.for_duration.map(|d| Instant::now() + d);
+            table.entries.push(Entry { route: route.to_owned(), fault, remaining, until });
         }
         self.changed.notify_all();
     }
@@ -263,14 +354,24 @@ impl Faults {
 
     /// Picks the fault for a request to `path` (as received, without the query) and uses up one
     /// of its `count`. A count-limited fault that reaches zero is removed.
+    #[cfg(test)]
     pub fn take(&self, path: &str) -> Option<Applied> {
+        self.take_for(path, None)
+    }
+
+    /// Like [`take`](Self::take) for a request whose body names `model`: faults set for another
+    /// model are passed over.
+    pub fn take_for(&self, path: &str, model: Option<&str>) -> Option<Applied> {
         let decoded = util::decode(path);
         let mut table = self.lock();
+        let now = Instant::now();
+        table.entries.retain(|e| e.until.is_none_or(|u| now < u));
         let index = table
             .entries
             .iter()
             .enumerate()
             .filter(|(_, e)| route_matches(&e.route, path) || route_matches(&e.route, &decoded))
+            .filter(|(_, e)| e.fault.model.is_none() || e.fault.model.as_deref() == model)
             .max_by_key(|(_, e)| if e.route == ALL_ROUTES { 0 } else { e.route.len() + 1 })
             .map(|(i, _)| i)?;
         let entry = &mut table.entries[index];
@@ -352,6 +453,15 @@ mod tests {
         assert!(faults.take("/kv/a").is_some());
         assert!(faults.take("/kv/a").is_some());
         assert!(faults.take("/kv/a").is_none());
+    }
+
+    #[test]
+    fn a_timed_fault_heals_itself() {
+        let faults = Faults::default();
+        faults.set("/t/p", Fault::status(503).for_duration(Duration::from_millis(30)));
+        assert!(faults.take("/t/p/v1/chat/completions").is_some());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(faults.take("/t/p/v1/chat/completions").is_none());
     }
 
     #[test]

@@ -147,6 +147,31 @@ impl Reply {
         }
     }
 
+    /// An OpenAI error answer with this code and type.
+    pub fn openai_error(status: u16, code: &str, kind: &str, message: &str) -> Reply {
+        Reply::json(
+            status,
+            &json!({"error": {"message": message, "type": kind, "param": null, "code": code}}),
+        )
+    }
+
+    /// Puts `times` copies of `event` before event `at` of a stream (no-op for other bodies).
+    pub fn insert_events(&mut self, at: usize, times: usize, event: &str) {
+        if let Body::Events { events, .. } = &mut self.body {
+            let at = at.min(events.len());
+            for _ in 0..times {
+                events.insert(at, event.to_owned());
+            }
+        }
+    }
+
+    /// Removes the `data: [DONE]` event of a stream.
+    pub fn drop_done(&mut self) {
+        if let Body::Events { events, .. } = &mut self.body {
+            events.retain(|e| e.trim() != "data: [DONE]");
+        }
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Reply {
         self.headers.push((name.to_owned(), value.into()));
         self
@@ -186,9 +211,21 @@ pub(crate) enum Delivery {
     Whole,
     /// The headers and half the body (two events of a stream), then the connection is closed.
     Cut,
+    /// The headers and the first N events of a stream (a plain body: half), then closed.
+    CutAt(usize),
+    /// The headers and the first N events, then nothing until released; then the rest.
+    StallAt(usize),
     /// The headers, then nothing until released; then the rest, or a closed connection if the
     /// simulator stops first.
     HoldAfterHead,
+    /// The headers, then a pause, then the body.
+    DelayAfterHead(Duration),
+}
+
+impl Delivery {
+    fn cuts(self) -> bool {
+        matches!(self, Delivery::Cut | Delivery::CutAt(_))
+    }
 }
 
 /// The way back to the client of one request.
@@ -223,7 +260,7 @@ impl<'a> Output<'a> {
     /// Sends `reply` as `delivery` says; `release` blocks a held reply and tells whether to go on.
     pub fn send(mut self, reply: &Reply, delivery: Delivery, release: impl FnOnce() -> bool) {
         let sent = self.write_reply(reply, delivery, release);
-        if delivery == Delivery::Cut || !sent {
+        if delivery.cuts() || !sent {
             self.close();
         }
     }
@@ -236,10 +273,31 @@ impl<'a> Output<'a> {
         if self.head_only {
             return true;
         }
-        if delivery == Delivery::HoldAfterHead && !release() {
-            return false;
+        let mut release = Some(release);
+        let mut released = || release.take().is_some_and(|r| r());
+        match delivery {
+            Delivery::HoldAfterHead if !released() => return false,
+            Delivery::DelayAfterHead(d) => thread::sleep(d),
+            Delivery::StallAt(n) => {
+                if let Body::Events { events, gap } = &reply.body {
+                    let n = n.min(events.len());
+                    if self.write_events(&events[..n], *gap, false, false).is_err() || !released() {
+                        return false;
+                    }
+                    return self.write_events(&events[n..], *gap, true, true).is_ok();
+                }
+                if !released() {
+                    return false;
+                }
+            }
+            _ => {}
         }
-        self.write_body(&reply.body, delivery == Delivery::Cut).is_ok()
+        let cut = match delivery {
+            Delivery::Cut => Some(2),
+            Delivery::CutAt(n) => Some(n),
+            _ => None,
+        };
+        self.write_body(&reply.body, cut).is_ok()
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -251,12 +309,17 @@ impl<'a> Output<'a> {
         out.flush()
     }
 
-    fn write_body(&mut self, body: &Body, cut: bool) -> io::Result<()> {
+    /// Writes the body; `cut`: only half of it (a stream: its first `cut` events).
+    fn write_body(&mut self, body: &Body, cut: Option<usize>) -> io::Result<()> {
+        let half = cut.is_some();
         match body {
             Body::Empty => Ok(()),
-            Body::Bytes(bytes) => self.write(&bytes[..if cut { bytes.len() / 2 } else { bytes.len() }]),
-            Body::Padding(len) => self.write_padding(*len, if cut { len / 2 } else { *len }),
-            Body::Events { events, gap } => self.write_events(events, *gap, cut),
+            Body::Bytes(bytes) => self.write(&bytes[..if half { bytes.len() / 2 } else { bytes.len() }]),
+            Body::Padding(len) => self.write_padding(*len, if half { len / 2 } else { *len }),
+            Body::Events { events, gap } => match cut {
+                Some(n) => self.write_events(&events[..n.min(events.len())], *gap, false, false),
+                None => self.write_events(events, *gap, false, true),
+            },
         }
     }
 
@@ -287,17 +350,25 @@ impl<'a> Output<'a> {
         emit(self, CLOSE).map(|_| ())
     }
 
-    fn write_events(&mut self, events: &[String], gap: Duration, cut: bool) -> io::Result<()> {
+    /// Writes `events` as HTTP chunks, `gap` apart (`gap_first`: also before the first one);
+    /// `end` writes the terminating chunk.
+    fn write_events(
+        &mut self,
+        events: &[String],
+        gap: Duration,
+        gap_first: bool,
+        end: bool,
+    ) -> io::Result<()> {
         for (i, event) in events.iter().enumerate() {
-            if cut && i == 2 {
-                return Ok(());
-            }
-            if i > 0 && !gap.is_zero() {
+            if (i > 0 || gap_first) && !gap.is_zero() {
                 thread::sleep(gap);
             }
             self.write(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())?;
         }
-        self.write(b"0\r\n\r\n")
+        if end {
+            self.write(b"0\r\n\r\n")?;
+        }
+        Ok(())
     }
 }
 
