@@ -87,7 +87,16 @@ build_target() {
   local sdk="$stage/$name"
   bash ffi/install.sh --prefix "$sdk" --target-dir "$target_dir/$triple" --profile release --relocatable
   install -D -m 755 "$out/failsoft" "$sdk/bin/failsoft"
-  cp ffi/README.md "$sdk/README.md"
+  {
+    printf '# failsoft %s C SDK (%s)\n\n' "$version" "$sdk_platform"
+    printf 'Unpack anywhere. `lib/` holds libfailsoft.so and libfailsoft.a, `include/` failsoft.h,\n'
+    printf '`bin/` the failsoft CLI (`bin/failsoft --help`). Build against it with pkg-config or CMake:\n\n'
+    printf '    export PKG_CONFIG_PATH=$PWD/%s/lib/pkgconfig\n' "$name"
+    printf '    cc app.c $(pkg-config --cflags --libs failsoft) -Wl,-rpath,$(pkg-config --variable=libdir failsoft)\n'
+    printf '    cmake -DCMAKE_PREFIX_PATH=$PWD/%s ...   # find_package(failsoft) -> failsoft::failsoft\n\n' "$name"
+    printf 'Needs glibc 2.17 or newer. The API, ownership rules and examples follow.\n\n'
+    cat ffi/README.md
+  } >"$sdk/README.md"
   cp LICENSE "$sdk/LICENSE"
   # Reproducible-ish: sorted entries, no owner names.
   tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner -czf "$dist/$name.tar.gz" "$name"
