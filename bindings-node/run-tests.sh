@@ -3,10 +3,12 @@
 # simulator (`cargo build --release -p failsoft-sim` → target/release/failsoft-sim, or
 # FAILSOFT_SIM_BIN pointing at one).
 #
-#   1. npm install                installs the devDependencies and builds the addon (install script;
+#   1. npm install                installs the devDependencies, builds the addon (install script;
 #                                 not `npm ci`: npm drops other platforms' optional packages of
 #                                 @napi-rs/cli from the lock file, and `npm ci` then refuses it)
-#   2. generated files current    binding.d.ts (napi build) and lib/ + index.d.ts (tsc) as checked in
+#                                 and compiles lib/ from ts/ (prepare script)
+#   2. binding.d.ts current       as napi build writes it, and ts/ compiles against it (lib/ is
+#                                 not tracked; tests/dist/ checks the packed one)
 #   3. tsc --noEmit               examples/ use every public API, from CommonJS and ESM
 #   4. node --test test/          scenarios, templates, prompts, configs, errors, lifecycle, package
 #   5. npm install <this package> from another project builds it and leaves it ready to require/import
@@ -23,7 +25,7 @@ cd "$here"
 echo "== npm install (builds the addon)"
 npm install --no-audit --no-fund
 
-echo "== generated files"
+echo "== binding.d.ts current"
 bash scripts/generated.sh --check
 
 echo "== tsc --noEmit examples/"

@@ -6,7 +6,9 @@
 #   ffi/install.sh --prefix /usr/local            # or any directory; sudo as needed
 #
 # Options: --prefix DIR (default /usr/local), --target-dir DIR (default: $CARGO_TARGET_DIR or
-# <repo>/target), --profile NAME (default release), --destdir DIR (staging root for packagers).
+# <repo>/target), --profile NAME (default release), --destdir DIR (staging root for packagers),
+# --relocatable (failsoft.pc finds the prefix from its own place, for a tarball unpacked
+# anywhere: scripts/dist.sh; the CMake package always does).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,13 +16,15 @@ prefix=/usr/local
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 profile=release
 destdir=""
+relocatable=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="$2"; shift 2 ;;
     --target-dir) target_dir="$2"; shift 2 ;;
     --profile) profile="$2"; shift 2 ;;
     --destdir) destdir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --relocatable) relocatable=true; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +45,10 @@ install -m 644 "$repo/include/failsoft.h" "$root/include/failsoft.h"
 for lib in libfailsoft.so libfailsoft.a; do
   if [ -f "$libdir/$lib" ]; then install -m 644 "$libdir/$lib" "$root/lib/$lib"; fi
 done
-sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$repo/ffi/failsoft.pc.in" >"$root/lib/pkgconfig/failsoft.pc"
+pc_prefix="$prefix"
+# pkg-config sets ${pcfiledir} to the directory of the .pc file it reads: <prefix>/lib/pkgconfig.
+$relocatable && pc_prefix='${pcfiledir}/../..'
+sed -e "s|@PREFIX@|$pc_prefix|g" -e "s|@VERSION@|$version|g" "$repo/ffi/failsoft.pc.in" >"$root/lib/pkgconfig/failsoft.pc"
 install -m 644 "$repo/cmake/failsoftConfig.cmake" "$root/lib/cmake/failsoft/failsoftConfig.cmake"
 sed -e "s|@FAILSOFT_VERSION@|$version|g" "$repo/cmake/failsoftConfigVersion.cmake.in" \
   >"$root/lib/cmake/failsoft/failsoftConfigVersion.cmake"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test suite of failsoft, in the order CI runs them. One release build of the workspace is
-# made first and reused by every suite (Rust tests, Python, Node, C).
+# made first and reused by every suite (Rust tests, Python, Node, C); the release files (linked
+# against glibc 2.17, in target/dist) are built once by scripts/dist.sh and checked by tests/dist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -30,6 +31,10 @@ for suite in bindings-python/run-tests.sh bindings-node/run-tests.sh tests/c/run
     bash "$suite"
   fi
 done
+
+step "release files: scripts/dist.sh (built once), then tests/dist/run-tests.sh installs each without Rust"
+bash scripts/dist.sh
+bash tests/dist/run-tests.sh
 
 step "demo"
 "$FAILSOFT_BIN" demo

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Builds the native addon `failsoft.node` from the Rust workspace this package lives in.
+// Builds the package from the repository it lives in: the native addon `failsoft.node` (cargo;
+// the `install` script) and lib/ (tsc over ts/, not tracked in git; `--lib`, the `prepare` script).
 //
-// Runs as the package's `install` script, so both `npm install` inside bindings-node/ and
-// `npm install <path>/bindings-node` from another project build it. It needs only Node and
-// cargo, never the package's devDependencies (those are not installed in the second case).
+// npm runs both for `npm install` inside bindings-node/ and for `npm install <path>/bindings-node`
+// from another project (a linked folder), and `prepare` before `npm pack`. It needs Node and
+// cargo; for a linked folder npm installs none of the package's devDependencies, so TypeScript is
+// fetched into bindings-node/node_modules first. The release packages (scripts/dist.sh) carry no
+// script: their addon comes prebuilt in the platform package.
 //
+//   node scripts/install.js --lib only compile lib/
 //   FAILSOFT_NODE_PROFILE=debug   build a debug addon (faster to build, slower to run)
 //   FAILSOFT_NODE_SKIP_BUILD=1    do nothing (an addon built some other way is used)
 //   CARGO=/path/to/cargo          the cargo to run; CARGO_TARGET_DIR is honoured
@@ -32,7 +36,29 @@ function findCargo() {
   return fs.existsSync(home) ? home : null;
 }
 
+function run(command, args) {
+  const r = spawnSync(command, args, { cwd: pkgDir, stdio: ['ignore', 'inherit', 'inherit'], shell: process.platform === 'win32' });
+  if (r.error) fail(`could not run ${command}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${command} ${args.join(' ')} failed (exit ${r.status})`);
+}
+
+/** lib/ from ts/ with tsc, fetching TypeScript when npm did not install the devDependencies. */
+function buildLib() {
+  const tsc = path.join(pkgDir, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!fs.existsSync(tsc)) {
+    console.error('failsoft: installing TypeScript to compile lib/ from ts/');
+    run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save']);
+  }
+  // From scratch, so a file deleted from ts/ does not live on in lib/.
+  fs.rmSync(path.join(pkgDir, 'lib'), { recursive: true, force: true });
+  run(process.execPath, [tsc, '-p', 'tsconfig.json']);
+  console.error('failsoft: compiled lib/ from ts/');
+}
+
 function main() {
+  // `prepare` (npm install here, npm pack, and a linked install from another project, where npm
+  // installs no devDependencies): only lib/.
+  if (process.argv.includes('--lib')) return buildLib();
   if (process.env.FAILSOFT_NODE_SKIP_BUILD) return;
   const manifest = path.join(workspace, 'Cargo.toml');
   const inWorkspace =

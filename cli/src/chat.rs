@@ -1,46 +1,87 @@
 //! `failsoft chat`: one chat completion through the fallback chain, printing who answered.
-//! Stream flags: `--first-chunk-timeout S`, `--stream-idle-timeout S`, `--stream-recovery
-//! error|restart`, `--fallover-classes context_length,quota,...` (SPEC §8 option names).
 
-use crate::args::Args;
+use crate::args::{or_env, seconds};
+use clap::Args;
 use failsoft::llm::{Attempt, ErrorClass, LlmClient, LlmOptions, StreamRecovery, Target};
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
-const FLAGS: &[&str] = &[
-    "base-url",
-    "model",
-    "api-key",
-    "timeout",
-    "fallback-base-url",
-    "fallback-model",
-    "fallback-api-key",
-    "fallback-timeout",
-    "deadline",
-    "first-chunk-timeout",
-    "stream-idle-timeout",
-    "stream-recovery",
-    "fallover-classes",
-    "stream",
-    "json",
-    "system",
-    "help",
-];
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The user message
+    pub prompt: String,
+    /// The primary endpoint, OpenAI-compatible (e.g. https://api.openai.com/v1)
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// The model to ask
+    #[arg(long, value_name = "M")]
+    pub model: String,
+    /// The primary's key (default: $OPENAI_API_KEY)
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Per-attempt timeout of the primary
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true)]
+    pub timeout: Option<Duration>,
+    /// A fallback endpoint, tried when the primary fails or hangs
+    #[arg(long, value_name = "URL", help_heading = "Fallback")]
+    pub fallback_base_url: Option<String>,
+    /// The fallback's model (alone: the same endpoint, another model)
+    #[arg(long, value_name = "M", help_heading = "Fallback")]
+    pub fallback_model: Option<String>,
+    /// The fallback's key (default: $FAILSOFT_FALLBACK_API_KEY)
+    #[arg(long, value_name = "KEY", help_heading = "Fallback")]
+    pub fallback_api_key: Option<String>,
+    /// Per-attempt timeout of the fallback
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true, help_heading = "Fallback")]
+    pub fallback_timeout: Option<Duration>,
+    /// One deadline over every attempt
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true)]
+    pub deadline: Option<Duration>,
+    /// Streaming: longest wait for the first chunk before falling over (default 15)
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true, help_heading = "Streaming")]
+    pub first_chunk_timeout: Option<Duration>,
+    /// Streaming: longest silence between chunks before the stream counts as broken (default 30)
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true, help_heading = "Streaming")]
+    pub stream_idle_timeout: Option<Duration>,
+    /// Streaming: after a break past the first chunk, `error` (default) or `restart` the answer
+    #[arg(long, value_name = "error|restart", value_parser = |s: &str| s.parse::<StreamRecovery>().map_err(|e| e.to_string()), help_heading = "Streaming")]
+    pub stream_recovery: Option<StreamRecovery>,
+    /// Error classes that fall over to the next target, comma-separated (default: connection,
+    /// timeout, server, rate_limit, quota, auth, not_found, context_length)
+    #[arg(long, value_name = "CLASS,…", value_delimiter = ',', value_parser = |s: &str| s.trim().parse::<ErrorClass>().map_err(|e| e.to_string()))]
+    pub fallover_classes: Option<Vec<ErrorClass>>,
+    /// A system message before the prompt
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// Stream the answer as it arrives
+    #[arg(long)]
+    pub stream: bool,
+    /// Print the completion (or each chunk) as JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
-fn target(args: &Args, prefix: &str, key_env: &str) -> Result<Option<Target>, String> {
-    let Some(url) = args.get(&format!("{prefix}base-url")) else { return Ok(None) };
+/// One target from its flags; the key from the flag, else the environment.
+fn target(
+    url: &str,
+    key: Option<&str>,
+    key_env: &str,
+    model: Option<&str>,
+    timeout: Option<Duration>,
+) -> Target {
     let mut t = Target::new(url);
-    if let Some(key) = args.get_or_env(&format!("{prefix}api-key"), key_env) {
+    if let Some(key) = or_env(key, key_env) {
         t = t.api_key(key);
     }
-    if let Some(m) = args.get(&format!("{prefix}model")) {
+    if let Some(m) = model {
         t = t.model(m);
     }
-    if let Some(d) = args.seconds(&format!("{prefix}timeout"))? {
+    if let Some(d) = timeout {
         t = t.timeout(d);
     }
-    Ok(Some(t))
+    t
 }
 
 fn attempts_line(attempts: &[Attempt]) -> String {
@@ -60,59 +101,46 @@ fn attempts_line(attempts: &[Attempt]) -> String {
         .join(", ")
 }
 
-pub fn run(args: &Args) -> Result<ExitCode, String> {
-    if let Some(f) = args.unknown(FLAGS) {
-        return Err(format!("unknown flag --{f} for chat"));
-    }
-    let [prompt] = args.positional.as_slice() else {
-        return Err("chat takes exactly one PROMPT".into());
-    };
-    let primary = target(args, "", "OPENAI_API_KEY")?
-        .ok_or("chat needs --base-url (e.g. https://api.openai.com/v1)")?;
-    let model = args.get("model").ok_or("chat needs --model")?;
-    let mut targets = vec![primary];
-    if let Some(mut fb) = target(args, "fallback-", "FAILSOFT_FALLBACK_API_KEY")? {
-        if args.get("fallback-model").is_none() {
-            fb = fb.model(model);
-        }
-        targets.push(fb);
-    } else if let Some(m) = args.get("fallback-model") {
+pub fn run(args: &ChatArgs) -> Result<ExitCode, String> {
+    let primary =
+        || target(&args.base_url, args.api_key.as_deref(), "OPENAI_API_KEY", Some(&args.model), args.timeout);
+    let model = args.model.as_str();
+    let mut targets = vec![primary()];
+    if let Some(url) = &args.fallback_base_url {
+        let fb_model = args.fallback_model.as_deref().unwrap_or(model);
+        let key = args.fallback_api_key.as_deref();
+        targets.push(target(url, key, "FAILSOFT_FALLBACK_API_KEY", Some(fb_model), args.fallback_timeout));
+    } else if let Some(m) = &args.fallback_model {
         // Same endpoint, another model (the OpenPipe seed's `fallback: {model}`).
-        let mut fb = target(args, "", "OPENAI_API_KEY")?.unwrap_or_else(|| Target::new("")).model(m);
-        if let Some(d) = args.seconds("fallback-timeout")? {
+        let mut fb = primary().model(m);
+        if let Some(d) = args.fallback_timeout {
             fb = fb.timeout(d);
         }
         targets.push(fb);
     }
     let mut options = LlmOptions::new(targets);
-    options.deadline = args.seconds("deadline")?;
-    // The values are read by core's own parsers, so the CLI accepts what every language does.
-    if let Some(d) = args.seconds("first-chunk-timeout")? {
+    options.deadline = args.deadline;
+    if let Some(d) = args.first_chunk_timeout {
         options.first_chunk_timeout = Some(d);
     }
-    if let Some(d) = args.seconds("stream-idle-timeout")? {
+    if let Some(d) = args.stream_idle_timeout {
         options.stream_idle_timeout = d;
     }
-    if let Some(r) = args.get("stream-recovery") {
-        options.stream_recovery =
-            r.parse::<StreamRecovery>().map_err(|e| format!("--stream-recovery: {e}"))?;
+    if let Some(r) = args.stream_recovery {
+        options.stream_recovery = r;
     }
-    if let Some(list) = args.get("fallover-classes") {
-        options.policy.fallover_classes = list
-            .split(',')
-            .filter(|c| !c.trim().is_empty())
-            .map(|c| c.trim().parse::<ErrorClass>().map_err(|e| format!("--fallover-classes: {e}")))
-            .collect::<Result<_, _>>()?;
+    if let Some(classes) = &args.fallover_classes {
+        options.policy.fallover_classes = classes.iter().copied().collect();
     }
     let llm = LlmClient::new(options).map_err(|e| e.to_string())?;
     let mut messages = Vec::new();
-    if let Some(system) = args.get("system") {
+    if let Some(system) = &args.system {
         messages.push(json!({"role": "system", "content": system}));
     }
-    messages.push(json!({"role": "user", "content": prompt}));
+    messages.push(json!({"role": "user", "content": args.prompt}));
     let request = json!({"model": model, "messages": messages});
-    let json_out = args.has_switch("json");
-    if args.has_switch("stream") {
+    let json_out = args.json;
+    if args.stream {
         let mut stream = match llm.chat_stream(&request) {
             Ok(s) => s,
             Err(e) => {

@@ -1,28 +1,56 @@
 //! `failsoft invalidate KEY…` and `failsoft fleet warm KEY…`: the CLI's part of fleet mode.
 
-use crate::args::Args;
-use crate::source_args::{build_source, client_options, keys, SOURCE_FLAGS};
-use failsoft::{Client, ClientOptions};
+use crate::args::seconds;
+use crate::source_args::SourceArgs;
+use clap::{Args, Subcommand};
+use failsoft::Client;
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[derive(Debug, Args)]
+pub struct InvalidateArgs {
+    /// The keys to refresh fleet-wide
+    #[arg(required = true)]
+    pub keys: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Keep the listed keys fresh in the shared store (the single writer of read-only fleets)
+    Warm(WarmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WarmArgs {
+    /// The keys to keep fresh
+    #[arg(required = true)]
+    pub keys: Vec<String>,
+    /// Time between rounds (default: a tenth of the TTL, at least 0.1 s)
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true)]
+    pub interval: Option<Duration>,
+    /// Stop after this many rounds (default: run until interrupted)
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
 /// Fleet options are required here: without a shared store there is no fleet to act on.
-fn fleet_client(args: &Args) -> Result<Client, String> {
-    let o: ClientOptions = client_options(args)?;
+fn fleet_client(s: &SourceArgs) -> Result<Client, String> {
+    let o = s.client_options()?;
     if o.resolve_fleet().is_none() {
         return Err("--redis-url (or FAILSOFT_REDIS_URL) is required".into());
     }
-    Client::with_source(build_source(args)?, o).map_err(|e| e.to_string())
+    Client::with_source(s.build_source()?, o).map_err(|e| e.to_string())
 }
 
 /// Marks each key due fleet-wide; one process of the fleet refreshes it.
-pub fn invalidate(args: &Args) -> Result<ExitCode, String> {
-    if let Some(f) = args.unknown(SOURCE_FLAGS) {
-        return Err(format!("unknown flag --{f} for invalidate"));
-    }
-    let client = fleet_client(args)?;
+pub fn invalidate(args: &InvalidateArgs) -> Result<ExitCode, String> {
+    let client = fleet_client(&args.source)?;
     let mut code = ExitCode::SUCCESS;
-    for key in keys(args, &args.positional)? {
+    for key in args.source.keys(&args.keys)? {
         match client.invalidate(&key) {
             Ok(()) => println!("{key}  invalidated"),
             Err(e) => {
@@ -34,33 +62,22 @@ pub fn invalidate(args: &Args) -> Result<ExitCode, String> {
     Ok(code)
 }
 
-pub fn run(args: &Args) -> Result<ExitCode, String> {
-    match args.positional.first().map(String::as_str) {
-        Some("warm") => warm(args),
-        Some(other) => Err(format!("unknown fleet command {other:?} (expected warm)")),
-        None => Err("fleet needs a command: warm".into()),
+pub fn run(cmd: &FleetCommand) -> Result<ExitCode, String> {
+    match cmd {
+        FleetCommand::Warm(args) => warm(args),
     }
 }
 
 /// Keeps the listed keys fresh in the shared store: reads them every `--interval` (default a
 /// tenth of the TTL), so refresh-ahead fetches each about once per TTL for the whole fleet.
 /// Read-only processes (`mode: read_only`) then never need backend credentials.
-fn warm(args: &Args) -> Result<ExitCode, String> {
-    let mut known = SOURCE_FLAGS.to_vec();
-    known.extend(["interval", "count"]);
-    if let Some(f) = args.unknown(&known) {
-        return Err(format!("unknown flag --{f} for fleet warm"));
-    }
-    let count: Option<u64> = args
-        .get("count")
-        .map(|c| c.parse().map_err(|_| format!("--count must be a whole number, got {c:?}")))
-        .transpose()?;
-    let client = fleet_client(args)?;
-    let interval = args.seconds("interval")?.unwrap_or((client.ttl() / 10).max(Duration::from_millis(100)));
-    let keys = keys(args, &args.positional[1..])?;
+fn warm(args: &WarmArgs) -> Result<ExitCode, String> {
+    let client = fleet_client(&args.source)?;
+    let interval = args.interval.unwrap_or((client.ttl() / 10).max(Duration::from_millis(100)));
+    let keys = args.source.keys(&args.keys)?;
     let mut rounds = 0u64;
     let mut versions = vec![None; keys.len()];
-    while count.is_none_or(|c| rounds < c) {
+    while args.count.is_none_or(|c| rounds < c) {
         for (key, last) in keys.iter().zip(versions.iter_mut()) {
             match client.get(key) {
                 Ok(v) if *last != Some(v.version()) => {
@@ -72,7 +89,7 @@ fn warm(args: &Args) -> Result<ExitCode, String> {
             }
         }
         rounds += 1;
-        if count.is_none_or(|c| rounds < c) {
+        if args.count.is_none_or(|c| rounds < c) {
             std::thread::sleep(interval);
         }
     }

@@ -10,65 +10,76 @@ mod read;
 mod snapshots;
 mod source_args;
 
-use args::Args;
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-failsoft — remote prompts and config that stay available when the backend fails
+/// Remote prompts and config that stay available when the backend fails.
+#[derive(Debug, Parser)]
+#[command(
+    name = "failsoft",
+    version,
+    arg_required_else_help = true,
+    // A flag given twice keeps its last value, as before clap.
+    args_override_self = true,
+    after_help = "RUST_LOG=debug shows the library's log lines on stderr (never a secret).\n\
+                  `failsoft help COMMAND` or `failsoft COMMAND --help` for a command's flags."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE:
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read one value through the cache; print it as JSON with source, is_fallback, version and
+    /// age (exit 1 when no value could be served)
+    #[command(after_help = "\
+Examples:
   failsoft get KEY --source http --url 'http://host/{key}' [--header 'Name: value']
   failsoft get KEY --source file --path values.json
-  failsoft get NAME --source langfuse [--label L | --version N]     (LANGFUSE_BASE_URL, _PUBLIC_KEY, _SECRET_KEY)
-  failsoft get PROJECT --source opik [--env E | --version vN|latest] (OPIK_URL_OVERRIDE, OPIK_API_KEY, OPIK_WORKSPACE)
-  failsoft watch KEY [KEY…] --source … [--interval SECONDS] [--count N]
-  failsoft pull KEY [KEY…] --source … --out DIR   write snapshots to bake into an image
-  failsoft snapshot ls DIR                      list what a snapshot directory holds
-  failsoft invalidate KEY [KEY…] --source … --redis-url URL   force a fleet-wide refresh
-  failsoft fleet warm KEY [KEY…] --source … --redis-url URL [--interval S] [--count N]
-                 the single writer that keeps the listed keys fresh in the shared store
-  failsoft chat PROMPT --base-url URL --model M [--fallback-base-url URL] [--fallback-model M] [--stream] [--json]
-                 (keys: --api-key / OPENAI_API_KEY, --fallback-api-key; --timeout, --fallback-timeout, --deadline)
-  failsoft demo
-
-OPTIONS (get, watch):
-  --ttl SECONDS            cache TTL (default: FAILSOFT_TTL_SECONDS, else 300)
-  --cold-deadline SECONDS  how long a read with nothing cached waits (default 5)
-  --snapshot-dir DIR       last-known-good snapshots (default: FAILSOFT_SNAPSHOT_DIR)
-  --fallback JSON          served when the backend fails and nothing is cached
-  --request-timeout SECONDS  bound on one background fetch (default 10)
-  --redis-url URL          fleet mode: share refreshes through Redis (default: FAILSOFT_REDIS_URL)
-  --fleet-prefix P         prefix of the fleet's Redis keys (default failsoft)
-  RUST_LOG=debug           show the library's log lines on stderr (never a secret)
-
-`get` prints the value as JSON with source, is_fallback, version and age;
-it exits 1 when no value could be served.";
+  failsoft get NAME --source langfuse [--label L | --version N]
+  failsoft get PROJECT --source opik [--env E | --version vN|latest]")]
+    Get(read::GetArgs),
+    /// Read keys every --interval and print source, version and age, to watch stale and fresh flip
+    Watch(read::WatchArgs),
+    /// Fetch keys and write them as snapshots to --out, to bake into an image
+    Pull(snapshots::PullArgs),
+    /// Inspect a snapshot directory
+    #[command(subcommand)]
+    Snapshot(snapshots::SnapshotCommand),
+    /// Mark keys due fleet-wide (fleet mode): one process of the fleet refreshes each
+    Invalidate(fleet::InvalidateArgs),
+    /// Fleet mode's single writer
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
+    /// One chat completion through the fallback chain, printing who answered
+    Chat(chat::ChatArgs),
+    /// Walk through every failure failsoft absorbs, against a bundled simulator (no account or network)
+    Demo,
+    /// Print a shell completion script: `failsoft completions bash > /etc/bash_completion.d/failsoft`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
 
 fn main() -> ExitCode {
     logging::init();
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    let Some((cmd, rest)) = raw.split_first() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    let args = match Args::parse(rest) {
-        Ok(a) => a,
-        Err(e) => return usage_error(&e),
-    };
-    let result = match cmd.as_str() {
-        "get" => read::get(&args),
-        "watch" => read::watch(&args),
-        "pull" => snapshots::pull(&args),
-        "snapshot" => snapshots::snapshot(&args),
-        "invalidate" => fleet::invalidate(&args),
-        "fleet" => fleet::run(&args),
-        "chat" => chat::run(&args),
-        "demo" => demo::run(),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+    // Usage errors (an unknown flag, a bad value) exit 2 with clap's message naming the flag.
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Get(args) => read::get(args),
+        Command::Watch(args) => read::watch(args),
+        Command::Pull(args) => snapshots::pull(args),
+        Command::Snapshot(cmd) => snapshots::snapshot(cmd),
+        Command::Invalidate(args) => fleet::invalidate(args),
+        Command::Fleet(cmd) => fleet::run(cmd),
+        Command::Chat(args) => chat::run(args),
+        Command::Demo => demo::run(),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "failsoft", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        other => Err(format!("unknown command {other:?}")),
     };
     match result {
         Ok(code) => code,

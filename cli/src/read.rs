@@ -1,23 +1,40 @@
 //! `failsoft get` and `failsoft watch`.
 
-use crate::args::Args;
-use crate::source_args::{build_source, client_options, fallback, keys, SOURCE_FLAGS};
-use failsoft::{Client, ReadOptions};
+use crate::args::seconds;
+use crate::source_args::SourceArgs;
+use clap::Args;
+use failsoft::Client;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub fn get(args: &Args) -> Result<ExitCode, String> {
-    if let Some(f) = args.unknown(SOURCE_FLAGS) {
-        return Err(format!("unknown flag --{f} for get"));
-    }
-    let [name] = args.positional.as_slice() else {
-        return Err("get takes exactly one KEY".into());
-    };
-    let client =
-        Client::with_source(build_source(args)?, client_options(args)?).map_err(|e| e.to_string())?;
-    let key = keys(args, std::slice::from_ref(name))?.remove(0);
-    let opts = ReadOptions { fallback: fallback(args)?.map(failsoft::Fallback::Value), ..Default::default() };
-    match client.get_with(&key, opts) {
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The key (langfuse: a prompt name; opik: a project, `-` for --project)
+    pub key: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The keys to read on every round
+    #[arg(required = true)]
+    pub keys: Vec<String>,
+    /// Time between rounds
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true, default_value = "1")]
+    pub interval: Duration,
+    /// Stop after this many rounds (default: run until interrupted)
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+pub fn get(args: &GetArgs) -> Result<ExitCode, String> {
+    let s = &args.source;
+    let client = Client::with_source(s.build_source()?, s.client_options()?).map_err(|e| e.to_string())?;
+    let key = s.keys(std::slice::from_ref(&args.key))?.remove(0);
+    match client.get_with(&key, s.read_options()) {
         Ok(v) => {
             let mut out = v.to_json();
             out["key"] = serde_json::Value::String(key.to_string());
@@ -31,28 +48,15 @@ pub fn get(args: &Args) -> Result<ExitCode, String> {
     }
 }
 
-pub fn watch(args: &Args) -> Result<ExitCode, String> {
-    let mut known = SOURCE_FLAGS.to_vec();
-    known.extend(["interval", "count"]);
-    if let Some(f) = args.unknown(&known) {
-        return Err(format!("unknown flag --{f} for watch"));
-    }
-    let interval = args.seconds("interval")?.unwrap_or(Duration::from_secs(1));
-    let count: Option<u64> = args
-        .get("count")
-        .map(|c| c.parse().map_err(|_| format!("--count must be a whole number, got {c:?}")))
-        .transpose()?;
-    let client =
-        Client::with_source(build_source(args)?, client_options(args)?).map_err(|e| e.to_string())?;
-    let keys = keys(args, &args.positional)?;
-    let fb = fallback(args)?;
+pub fn watch(args: &WatchArgs) -> Result<ExitCode, String> {
+    let s = &args.source;
+    let client = Client::with_source(s.build_source()?, s.client_options()?).map_err(|e| e.to_string())?;
+    let keys = s.keys(&args.keys)?;
     let mut n = 0u64;
-    while count.is_none_or(|c| n < c) {
+    while args.count.is_none_or(|c| n < c) {
         for key in &keys {
-            let opts =
-                ReadOptions { fallback: fb.clone().map(failsoft::Fallback::Value), ..Default::default() };
             let t = std::time::Instant::now();
-            match client.get_with(key, opts) {
+            match client.get_with(key, s.read_options()) {
                 Ok(v) => println!(
                     "{key}  source={:<8} version={:<4} age={:<8} read={:.3}ms{}",
                     v.source.as_str(),
@@ -65,8 +69,8 @@ pub fn watch(args: &Args) -> Result<ExitCode, String> {
             }
         }
         n += 1;
-        if count.is_none_or(|c| n < c) {
-            std::thread::sleep(interval);
+        if args.count.is_none_or(|c| n < c) {
+            std::thread::sleep(args.interval);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,23 +1,39 @@
 //! `failsoft pull` (write a snapshot directory to bake into an image) and `failsoft snapshot ls`.
 
-use crate::args::Args;
-use crate::source_args::{build_source, client_options, keys, SOURCE_FLAGS};
+use crate::source_args::SourceArgs;
+use clap::{Args, Subcommand};
 use failsoft::Client;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub fn pull(args: &Args) -> Result<ExitCode, String> {
-    let mut known = SOURCE_FLAGS.to_vec();
-    known.push("out");
-    if let Some(f) = args.unknown(&known) {
-        return Err(format!("unknown flag --{f} for pull"));
-    }
-    let out = args.get("out").ok_or("pull needs --out DIR")?;
-    let mut options = client_options(args)?;
-    options.snapshot_dir = Some(out.into());
-    let client = Client::with_source(build_source(args)?, options).map_err(|e| e.to_string())?;
-    let keys = keys(args, &args.positional)?;
-    let deadline = options_deadline(args)?;
-    match client.prefetch(&keys, deadline) {
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The keys to fetch and write
+    #[arg(required = true)]
+    pub keys: Vec<String>,
+    /// The snapshot directory to write (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// List the snapshots a directory holds: key, version, age, source
+    Ls {
+        /// The snapshot directory
+        dir: PathBuf,
+    },
+}
+
+pub fn pull(args: &PullArgs) -> Result<ExitCode, String> {
+    let s = &args.source;
+    let mut options = s.client_options()?;
+    options.snapshot_dir = Some(args.out.clone());
+    let client = Client::with_source(s.build_source()?, options).map_err(|e| e.to_string())?;
+    let keys = s.keys(&args.keys)?;
+    match client.prefetch(&keys, s.cold_deadline) {
         Ok(values) => {
             for (k, v) in keys.iter().zip(values) {
                 println!(
@@ -25,7 +41,7 @@ pub fn pull(args: &Args) -> Result<ExitCode, String> {
                     v.version().map(|x| x.to_string()).unwrap_or_else(|| "-".into())
                 );
             }
-            println!("wrote {} snapshot(s) to {out}", keys.len());
+            println!("wrote {} snapshot(s) to {}", keys.len(), args.out.display());
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -40,17 +56,13 @@ pub fn pull(args: &Args) -> Result<ExitCode, String> {
     }
 }
 
-fn options_deadline(args: &Args) -> Result<Option<std::time::Duration>, String> {
-    args.seconds("cold-deadline")
-}
-
-pub fn snapshot(args: &Args) -> Result<ExitCode, String> {
-    match args.positional.as_slice() {
-        [cmd, dir] if cmd == "ls" => {
-            let items =
-                failsoft::snapshot::list(std::path::Path::new(dir)).map_err(|e| format!("{dir}: {e}"))?;
+pub fn snapshot(cmd: &SnapshotCommand) -> Result<ExitCode, String> {
+    match cmd {
+        SnapshotCommand::Ls { dir } => {
+            let shown = dir.display();
+            let items = failsoft::snapshot::list(dir).map_err(|e| format!("{shown}: {e}"))?;
             if items.is_empty() {
-                println!("no snapshots in {dir}");
+                println!("no snapshots in {shown}");
             } else {
                 println!("{:<40} {:>8} {:>10}  source", "key", "version", "age");
                 for s in items {
@@ -65,7 +77,6 @@ pub fn snapshot(args: &Args) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        _ => Err("usage: failsoft snapshot ls DIR".into()),
     }
 }
 

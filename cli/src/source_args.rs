@@ -1,145 +1,210 @@
-//! Building a source and client options from flags and environment variables.
+//! The flags every source-reading command takes (`get`, `watch`, `pull`), and building a source
+//! and client options from them and the environment.
 
-use crate::args::Args;
+use crate::args::{json, or_env, seconds};
+use clap::{Args, ValueEnum};
 use failsoft::sources::{FileSource, HttpSource, LangfuseOptions, LangfuseSource, OpikOptions, OpikSource};
 use failsoft::{ClientOptions, Key, Source};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Flags every source-reading command accepts.
-pub const SOURCE_FLAGS: &[&str] = &[
-    "source",
-    "url",
-    "header",
-    "path",
-    "ttl",
-    "cold-deadline",
-    "snapshot-dir",
-    "fallback",
-    "help",
-    // fleet mode: --redis-url URL (else FAILSOFT_REDIS_URL), --fleet-prefix P
-    "redis-url",
-    "fleet-prefix",
-    "request-timeout",
-    // langfuse: --label L | --version N (credentials from LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY)
-    "label",
-    "version",
-    // opik: --project P, --env E | --version V | --version latest (OPIK_API_KEY, OPIK_WORKSPACE)
-    "project",
-    "env",
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceKind {
+    /// Any HTTP JSON endpoint: --url 'http://host/{key}'
+    Http,
+    /// A local JSON file of key -> value: --path FILE
+    File,
+    /// Langfuse prompts (LANGFUSE_BASE_URL, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY)
+    Langfuse,
+    /// Opik agent configs (OPIK_URL_OVERRIDE, OPIK_API_KEY, OPIK_WORKSPACE)
+    Opik,
+}
 
-pub fn build_source(args: &Args) -> Result<Arc<dyn Source>, String> {
-    let kind = args.get("source").ok_or("--source is required (http, file, langfuse, opik)")?;
-    match kind {
-        "http" => {
-            let url =
-                args.get_or_env("url", "FAILSOFT_URL").ok_or("--source http needs --url 'http://…/{key}'")?;
-            let mut s = HttpSource::new(url).map_err(|e| e.to_string())?;
-            for h in args.all("header") {
-                let (k, v) =
-                    h.split_once(':').ok_or_else(|| format!("--header must be 'Name: value', got {h:?}"))?;
-                s = s.header(k.trim(), v.trim());
+impl SourceKind {
+    fn name(self) -> &'static str {
+        match self {
+            SourceKind::Http => "http",
+            SourceKind::File => "file",
+            SourceKind::Langfuse => "langfuse",
+            SourceKind::Opik => "opik",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Source")]
+pub struct SourceArgs {
+    /// Where values come from
+    #[arg(long, value_enum)]
+    pub source: SourceKind,
+    /// http: the URL template, {key} replaced by the URL-encoded key (default: $FAILSOFT_URL);
+    /// langfuse/opik: the base URL (default: LANGFUSE_BASE_URL / OPIK_URL_OVERRIDE)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// http: a request header, repeatable
+    #[arg(long, value_name = "'Name: value'")]
+    pub header: Vec<String>,
+    /// file: the JSON file of key -> value
+    #[arg(long, value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// langfuse: the prompt label to read
+    #[arg(long, value_name = "L")]
+    pub label: Option<String>,
+    /// langfuse: a prompt version number; opik: a config version (vN or latest)
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// opik: the project (default: OPIK_PROJECT_NAME); a key of `-` names this project
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// opik: the environment to read
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+
+    /// Cache TTL (default: FAILSOFT_TTL_SECONDS, else 300)
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true, help_heading = "Cache")]
+    pub ttl: Option<Duration>,
+    /// How long a read with nothing cached waits (default 5)
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true, help_heading = "Cache")]
+    pub cold_deadline: Option<Duration>,
+    /// Last-known-good snapshots (default: FAILSOFT_SNAPSHOT_DIR)
+    #[arg(long, value_name = "DIR", help_heading = "Cache")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Served when the backend fails and nothing is cached
+    #[arg(long, value_name = "JSON", value_parser = json, allow_hyphen_values = true, help_heading = "Cache")]
+    pub fallback: Option<serde_json::Value>,
+    /// Bound on one background fetch (default 10)
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, allow_negative_numbers = true, help_heading = "Cache")]
+    pub request_timeout: Option<Duration>,
+
+    /// Fleet mode: share refreshes and the last known good through Redis (default:
+    /// FAILSOFT_REDIS_URL)
+    #[arg(long, value_name = "URL", help_heading = "Fleet")]
+    pub redis_url: Option<String>,
+    /// Prefix of the fleet's Redis keys (default failsoft)
+    #[arg(long, value_name = "P", help_heading = "Fleet")]
+    pub fleet_prefix: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn build_source(&self) -> Result<Arc<dyn Source>, String> {
+        match self.source {
+            SourceKind::Http => {
+                let url = or_env(self.url.as_deref(), "FAILSOFT_URL")
+                    .ok_or("--source http needs --url 'http://…/{key}'")?;
+                let mut s = HttpSource::new(url).map_err(|e| e.to_string())?;
+                for h in &self.header {
+                    let (k, v) = h
+                        .split_once(':')
+                        .ok_or_else(|| format!("--header must be 'Name: value', got {h:?}"))?;
+                    s = s.header(k.trim(), v.trim());
+                }
+                Ok(Arc::new(s))
             }
-            Ok(Arc::new(s))
+            SourceKind::File => {
+                let path = self.path.as_ref().ok_or("--source file needs --path FILE.json")?;
+                Ok(Arc::new(FileSource::new(path)))
+            }
+            // Keys come from the environment only.
+            SourceKind::Langfuse => {
+                let options = LangfuseOptions { base_url: self.url.clone(), ..Default::default() };
+                Ok(Arc::new(LangfuseSource::new(options).map_err(|e| e.to_string())?))
+            }
+            SourceKind::Opik => {
+                let options = OpikOptions {
+                    base_url: self.url.clone(),
+                    project_name: self.project.clone(),
+                    ..Default::default()
+                };
+                Ok(Arc::new(OpikSource::new(options).map_err(|e| e.to_string())?))
+            }
         }
-        "file" => {
-            let path = args.get("path").ok_or("--source file needs --path FILE.json")?;
-            Ok(Arc::new(FileSource::new(path)))
+    }
+
+    /// Rejects the flags of another source.
+    fn only_for(&self, given: &[(&str, bool)]) -> Result<(), String> {
+        match given.iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(format!("--{flag} does not apply to --source {}", self.source.name())),
+            None => Ok(()),
         }
-        // Base URL: --url, else LANGFUSE_BASE_URL / LANGFUSE_HOST; keys from the environment.
-        "langfuse" => {
-            let options =
-                LangfuseOptions { base_url: args.get("url").map(str::to_string), ..Default::default() };
-            Ok(Arc::new(LangfuseSource::new(options).map_err(|e| e.to_string())?))
+    }
+
+    /// The keys a command names, in the source's key syntax: plain keys for http and file; prompt
+    /// names with `--label L | --version N` for langfuse; project names (`-`: the `--project` /
+    /// `OPIK_PROJECT_NAME` one) with `--env E | --version V | --version latest` for opik.
+    pub fn keys(&self, names: &[String]) -> Result<Vec<Key>, String> {
+        if names.is_empty() {
+            return Err("name at least one key".into());
         }
-        // Base URL: --url, else OPIK_URL_OVERRIDE; project: --project, else OPIK_PROJECT_NAME.
-        "opik" => {
-            let options = OpikOptions {
-                base_url: args.get("url").map(str::to_string),
-                project_name: args.get("project").map(str::to_string),
+        let (label, version, env, project) =
+            (self.label.is_some(), self.version.is_some(), self.env.is_some(), self.project.is_some());
+        match self.source {
+            SourceKind::Langfuse => {
+                self.only_for(&[("env", env), ("project", project)])?;
+                let version = self
+                    .version
+                    .as_deref()
+                    .map(|v| {
+                        v.parse::<u64>().map_err(|_| format!("--version must be a whole number, got {v:?}"))
+                    })
+                    .transpose()?;
+                names
+                    .iter()
+                    .map(|n| {
+                        failsoft::prompt::prompt_key(n, self.label.as_deref(), version)
+                            .map_err(|e| e.to_string())
+                    })
+                    .collect()
+            }
+            SourceKind::Opik => {
+                self.only_for(&[("label", label)])?;
+                names
+                    .iter()
+                    .map(|n| {
+                        let project = if n == "-" { "" } else { n.as_str() };
+                        failsoft::config::config_key(project, self.env.as_deref(), self.version.as_deref())
+                            .map_err(|e| e.to_string())
+                    })
+                    .collect()
+            }
+            SourceKind::Http | SourceKind::File => {
+                self.only_for(&[("label", label), ("version", version), ("env", env), ("project", project)])?;
+                Ok(names.iter().map(|n| Key::new(n.as_str())).collect())
+            }
+        }
+    }
+
+    pub fn client_options(&self) -> Result<ClientOptions, String> {
+        let mut o = ClientOptions::default();
+        if let Some(ttl) = self.ttl {
+            o.ttl = Some(ttl);
+        }
+        if let Some(d) = self.cold_deadline {
+            o.cold_deadline = d;
+        }
+        if let Some(dir) = &self.snapshot_dir {
+            o.snapshot_dir = Some(dir.clone());
+        }
+        if let Some(t) = self.request_timeout {
+            o.request_timeout = t;
+        }
+        if let Some(url) = &self.redis_url {
+            let fleet = failsoft::FleetSpec {
+                redis_url: Some(url.clone()),
+                prefix: self.fleet_prefix.clone(),
                 ..Default::default()
             };
-            Ok(Arc::new(OpikSource::new(options).map_err(|e| e.to_string())?))
+            o.fleet = Some(fleet.options().map_err(|e| e.message)?);
+        } else if self.fleet_prefix.is_some() {
+            return Err("--fleet-prefix needs --redis-url".into());
         }
-        other => Err(format!("unknown --source {other:?} (expected http, file, langfuse or opik)")),
+        Ok(o)
     }
-}
 
-/// Rejects the flags of another source.
-fn only_for(args: &Args, source: &str, flags: &[&str]) -> Result<(), String> {
-    match flags.iter().find(|f| args.get(f).is_some()) {
-        Some(f) => Err(format!("--{f} does not apply to --source {source}")),
-        None => Ok(()),
-    }
-}
-
-/// The keys a command names, in the source's key syntax: plain keys for http and file; prompt
-/// names with `--label L | --version N` for langfuse; project names (`-`: the `--project` /
-/// `OPIK_PROJECT_NAME` one) with `--env E | --version V | --version latest` for opik.
-pub fn keys(args: &Args, names: &[String]) -> Result<Vec<Key>, String> {
-    if names.is_empty() {
-        return Err("name at least one key".into());
-    }
-    let source = args.get("source").unwrap_or_default();
-    match source {
-        "langfuse" => {
-            only_for(args, source, &["env", "project"])?;
-            let version = args
-                .get("version")
-                .map(|v| v.parse::<u64>().map_err(|_| format!("--version must be a whole number, got {v:?}")))
-                .transpose()?;
-            names
-                .iter()
-                .map(|n| {
-                    failsoft::prompt::prompt_key(n, args.get("label"), version).map_err(|e| e.to_string())
-                })
-                .collect()
-        }
-        "opik" => {
-            only_for(args, source, &["label"])?;
-            names
-                .iter()
-                .map(|n| {
-                    let project = if n == "-" { "" } else { n.as_str() };
-                    failsoft::config::config_key(project, args.get("env"), args.get("version"))
-                        .map_err(|e| e.to_string())
-                })
-                .collect()
-        }
-        _ => {
-            only_for(args, source, &["label", "version", "env", "project"])?;
-            Ok(names.iter().map(|n| Key::new(n.as_str())).collect())
-        }
-    }
-}
-
-pub fn client_options(args: &Args) -> Result<ClientOptions, String> {
-    let mut o = ClientOptions::default();
-    if let Some(ttl) = args.seconds("ttl")? {
-        o.ttl = Some(ttl);
-    }
-    if let Some(d) = args.seconds("cold-deadline")? {
-        o.cold_deadline = d;
-    }
-    if let Some(dir) = args.get("snapshot-dir") {
-        o.snapshot_dir = Some(dir.into());
-    }
-    if let Some(t) = args.seconds("request-timeout")? {
-        o.request_timeout = t;
-    }
-    if let Some(url) = args.get("redis-url") {
-        let fleet = failsoft::FleetSpec {
-            redis_url: Some(url.to_string()),
-            prefix: args.get("fleet-prefix").map(str::to_string),
+    pub fn read_options(&self) -> failsoft::ReadOptions<'static> {
+        failsoft::ReadOptions {
+            fallback: self.fallback.clone().map(failsoft::Fallback::Value),
             ..Default::default()
-        };
-        o.fleet = Some(fleet.options().map_err(|e| e.message)?);
+        }
     }
-    Ok(o)
-}
-
-pub fn fallback(args: &Args) -> Result<Option<serde_json::Value>, String> {
-    args.get("fallback")
-        .map(|raw| serde_json::from_str(raw).map_err(|e| format!("--fallback must be JSON ({e}): {raw}")))
-        .transpose()
 }
