@@ -130,7 +130,7 @@ pub fn run(args: &ChatArgs) -> Result<ExitCode, String> {
         options.stream_recovery = r;
     }
     if let Some(classes) = &args.fallover_classes {
-        options.policy.fallover_classes = classes.iter().copied().collect();
+        options.policy.fallover_classes = classes.clone();
     }
     let llm = LlmClient::new(options).map_err(|e| e.to_string())?;
     let mut messages = Vec::new();
