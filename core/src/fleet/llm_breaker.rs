@@ -3,9 +3,8 @@
 //! primary dead the others skip it within about a second, and one process of the whole fleet
 //! probes it per cooldown.
 //!
-//! Behind the [`SharedCircuit`] trait so the LLM client's per-(base URL, model) breakers can
-//! consult it without knowing Redis; wiring it into `core/src/llm` is left to the integration of
-//! that rewrite. Calls never wait on Redis: `view` answers from a local copy at most about a
+//! Behind the [`SharedCircuit`] trait so the LLM client's per-(base URL, model) breakers
+//! (`core/src/llm/breaker.rs`) consult it without knowing Redis. Calls never wait on Redis: `view` answers from a local copy at most about a
 //! second old (refreshed off the caller's thread), and outcomes are recorded off it too. Redis
 //! down: `view` is `None` and `claim_probe` is `None`, and the caller keeps its local breaker.
 
@@ -137,12 +136,24 @@ fn to_view(failures: i64, open_ms: i64) -> CircuitView {
     }
 }
 
+/// `view` as it stands `age` after it was read.
+fn aged(mut view: CircuitView, age: Duration) -> CircuitView {
+    view.open_for = view.open_for.and_then(|d| d.checked_sub(age)).filter(|d| !d.is_zero());
+    view
+}
+
 impl SharedCircuit for RedisCircuit {
     fn view(&self, target: &str) -> Option<CircuitView> {
         let (view, stale, refreshing) = {
             let c = lock(&self.cache);
             match c.get(target) {
-                Some(e) => (e.view, e.at.elapsed() >= MAX_VIEW_AGE, e.refreshing.clone()),
+                // The open time left counts down from when it was read, so an old copy never
+                // keeps the circuit open past the fleet's open-until.
+                Some(e) => (
+                    e.view.map(|v| aged(v, e.at.elapsed())),
+                    e.at.elapsed() >= MAX_VIEW_AGE,
+                    e.refreshing.clone(),
+                ),
                 None => (None, true, Arc::default()),
             }
         };

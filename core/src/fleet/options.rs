@@ -29,7 +29,7 @@ pub enum OnStoreDown {
 }
 
 /// Fleet mode options. `redis_url` is a secret-bearing string: `Debug` shows it redacted.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct FleetOptions {
     /// `redis://[user][:password@]host[:port][/db]` or `rediss://…` (TLS).
     pub redis_url: String,

@@ -12,7 +12,14 @@
 //! attempt) while the others keep skipping; the probe's success closes it, its failure opens it
 //! for another cooldown. So during an outage a call pays the dead target's timeout at most once
 //! per cooldown.
+//!
+//! With fleet mode on, each breaker also follows a [`SharedCircuit`] (issue 13, part 8): an open
+//! fleet circuit makes this process skip the target too, and in half-open only the process that
+//! wins the fleet's probe claim probes it. The shared view is a local copy refreshed off the
+//! caller's thread, outcomes are written off it too; when the store is unreachable (no view, no
+//! claim answer) the local breaker decides alone.
 
+use crate::fleet::{CircuitView, SharedCircuit};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,6 +45,23 @@ pub(crate) struct BreakerState {
     pub(crate) open_until: Option<Instant>,
     /// The admission that holds the half-open probe, if one does.
     pub(crate) probe_owner: Option<u64>,
+    /// Another process of the fleet won this cooldown's probe: skip until then without asking
+    /// the store again (its success or failure shows in the shared view).
+    pub(crate) probe_lost_until: Option<Instant>,
+}
+
+/// A breaker's place in the fleet's shared circuits.
+#[derive(Clone)]
+struct FleetLink {
+    circuit: Arc<dyn SharedCircuit>,
+    /// `{base URL without credentials or query}|{model}`: the circuit's name, no secret in it.
+    name: Arc<str>,
+}
+
+impl std::fmt::Debug for FleetLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetLink").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +69,19 @@ pub(crate) struct Breaker {
     threshold: u32,
     cooldown: Duration,
     state: Arc<Mutex<BreakerState>>,
+    fleet: Option<FleetLink>,
+}
+
+/// The shared circuit of a client's breakers and each target's shown base URL (index order).
+struct BookFleet {
+    circuit: Arc<dyn SharedCircuit>,
+    bases: Vec<String>,
+}
+
+impl std::fmt::Debug for BookFleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BookFleet").field("bases", &self.bases).finish_non_exhaustive()
+    }
 }
 
 /// A client's breakers, one per (target, model): created on first use.
@@ -53,18 +90,34 @@ pub(crate) struct BreakerBook {
     threshold: u32,
     cooldown: Duration,
     breakers: Mutex<HashMap<(usize, Option<String>), Breaker>>,
+    fleet: Option<BookFleet>,
 }
 
 impl BreakerBook {
     pub(crate) fn new(threshold: u32, cooldown: Duration) -> Self {
-        BreakerBook { threshold, cooldown, breakers: Mutex::default() }
+        BreakerBook { threshold, cooldown, breakers: Mutex::default(), fleet: None }
+    }
+
+    /// Breakers that follow `circuit`; `bases[i]` is target `i`'s base URL as shown (no secret).
+    pub(crate) fn with_fleet(mut self, circuit: Arc<dyn SharedCircuit>, bases: Vec<String>) -> Self {
+        self.fleet = Some(BookFleet { circuit, bases });
+        self
     }
 
     /// The breaker of `model` on target `target` (the model sent: the target's, else the request's).
     pub(crate) fn get(&self, target: usize, model: Option<&str>) -> Breaker {
         let mut map = self.breakers.lock().unwrap_or_else(|e| e.into_inner());
         let key = (target, model.map(str::to_string));
-        map.entry(key).or_insert_with(|| Breaker::new(self.threshold, self.cooldown)).clone()
+        map.entry(key)
+            .or_insert_with(|| {
+                let mut b = Breaker::new(self.threshold, self.cooldown);
+                if let Some(f) = self.fleet.as_ref().filter(|_| self.threshold > 0) {
+                    let base = f.bases.get(target).map_or("", String::as_str);
+                    b.fleet = Some(FleetLink { circuit: f.circuit.clone(), name: circuit_name(base, model) });
+                }
+                b
+            })
+            .clone()
     }
 
     /// Every breaker in use: (target, model, state), by target then model.
@@ -74,6 +127,12 @@ impl BreakerBook {
         v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         v
     }
+}
+
+/// `{base}|{model}` with braces dropped (they delimit the Redis Cluster hash tag of the key).
+fn circuit_name(base: &str, model: Option<&str>) -> Arc<str> {
+    let name = format!("{base}|{}", model.unwrap_or(""));
+    name.replace(['{', '}'], "").into()
 }
 
 static PROBE_TOKENS: AtomicU64 = AtomicU64::new(1);
@@ -103,7 +162,7 @@ pub(crate) enum Outcome {
 impl Breaker {
     /// A breaker; `threshold == 0` disables it (always closed).
     pub(crate) fn new(threshold: u32, cooldown: Duration) -> Self {
-        Breaker { threshold, cooldown, state: Arc::default() }
+        Breaker { threshold, cooldown, state: Arc::default(), fleet: None }
     }
 
     fn lock(&self) -> MutexGuard<'_, BreakerState> {
@@ -111,20 +170,73 @@ impl Breaker {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The fleet's view of this breaker's circuit (`None`: no fleet, unknown yet, or store down).
+    fn fleet_view(&self) -> Option<CircuitView> {
+        self.fleet.as_ref().and_then(|l| l.circuit.view(&l.name))
+    }
+
+    /// Folds the fleet's view into the local state: open fleet-wide → open here until then;
+    /// half-open fleet-wide → due for a probe here; closed fleet-wide after this process's own
+    /// cooldown ended → another process's probe succeeded, so closed here too.
+    fn adopt(&self, s: &mut BreakerState, view: CircuitView, now: Instant) {
+        match view.open_for {
+            Some(d) => {
+                let until = now.checked_add(d).unwrap_or(now);
+                if s.open_until.is_none_or(|u| u < until) {
+                    s.open_until = Some(until);
+                }
+            }
+            None if view.failures >= self.threshold => {
+                if s.open_until.is_none() {
+                    s.open_until = Some(now);
+                }
+            }
+            None => {
+                let cooled = s.open_until.is_some_and(|u| now >= u);
+                if cooled && s.probe_owner.is_none() {
+                    s.failures = 0;
+                    s.open_until = None;
+                    s.probe_lost_until = None;
+                }
+            }
+        }
+    }
+
     pub(crate) fn admit(&self, now: Instant) -> Admit {
         if self.threshold == 0 {
             return Admit::Pass;
         }
-        let mut s = self.lock();
-        match s.open_until {
-            None => Admit::Pass,
-            Some(until) if now < until => Admit::Skip,
-            Some(_) if s.probe_owner.is_some() => Admit::Skip,
-            Some(_) => {
-                let token = PROBE_TOKENS.fetch_add(1, Ordering::Relaxed);
-                s.probe_owner = Some(token);
-                Admit::Probe(token)
+        let view = self.fleet_view();
+        let token = {
+            let mut s = self.lock();
+            if let Some(v) = view {
+                self.adopt(&mut s, v, now);
             }
+            match s.open_until {
+                None => return Admit::Pass,
+                Some(until) if now < until => return Admit::Skip,
+                Some(_) if s.probe_owner.is_some() => return Admit::Skip,
+                Some(_) if s.probe_lost_until.is_some_and(|u| now < u) => return Admit::Skip,
+                Some(_) => {
+                    let token = PROBE_TOKENS.fetch_add(1, Ordering::Relaxed);
+                    s.probe_owner = Some(token);
+                    token
+                }
+            }
+        };
+        // This process's probe slot is held; the fleet's is claimed without the local lock held.
+        let Some(link) = &self.fleet else { return Admit::Probe(token) };
+        match link.circuit.claim_probe(&link.name, self.cooldown) {
+            Some(false) => {
+                let mut s = self.lock();
+                if s.probe_owner == Some(token) {
+                    s.probe_owner = None;
+                }
+                s.probe_lost_until = Some(now.checked_add(self.cooldown).unwrap_or(now));
+                Admit::Skip
+            }
+            // Won, or the store is unreachable: the local breaker decides alone.
+            Some(true) | None => Admit::Probe(token),
         }
     }
 
@@ -134,34 +246,57 @@ impl Breaker {
         if self.threshold == 0 {
             return;
         }
-        let mut s = self.lock();
-        let was_probe = probe.is_some() && s.probe_owner == probe;
-        if was_probe {
-            s.probe_owner = None;
-        }
-        match outcome {
-            Outcome::Alive => {
-                s.failures = 0;
-                s.open_until = None;
+        let had_failures = {
+            let mut s = self.lock();
+            let had_failures = s.failures > 0 || s.open_until.is_some();
+            let was_probe = probe.is_some() && s.probe_owner == probe;
+            if was_probe {
                 s.probe_owner = None;
             }
-            Outcome::Failed => {
-                s.failures = s.failures.saturating_add(1);
-                let reopen = was_probe || (s.open_until.is_none() && s.failures >= self.threshold);
-                if reopen {
-                    s.open_until = Some(now.checked_add(self.cooldown).unwrap_or(now));
+            match outcome {
+                Outcome::Alive => {
+                    s.failures = 0;
+                    s.open_until = None;
+                    s.probe_owner = None;
+                    s.probe_lost_until = None;
                 }
+                Outcome::Failed => {
+                    s.failures = s.failures.saturating_add(1);
+                    let reopen = was_probe || (s.open_until.is_none() && s.failures >= self.threshold);
+                    if reopen {
+                        s.open_until = Some(now.checked_add(self.cooldown).unwrap_or(now));
+                    }
+                }
+                Outcome::Unknown => {}
             }
-            Outcome::Unknown => {}
+            had_failures
+        };
+        // Written off the caller's thread by the circuit; a success is written only when there
+        // is something to clear, so a healthy target costs the store nothing.
+        let Some(link) = &self.fleet else { return };
+        match outcome {
+            Outcome::Failed => link.circuit.failure(&link.name, self.threshold, self.cooldown, None),
+            Outcome::Alive if had_failures || self.fleet_view().is_some_and(|v| v.failures > 0) => {
+                link.circuit.success(&link.name)
+            }
+            Outcome::Alive | Outcome::Unknown => {}
         }
     }
 
     pub(crate) fn state(&self, now: Instant) -> CircuitState {
+        let view = if self.threshold == 0 { None } else { self.fleet_view() };
         let s = self.lock();
-        match s.open_until {
+        let local = match s.open_until {
             None => CircuitState::Closed,
             Some(until) if now < until => CircuitState::Open,
             Some(_) => CircuitState::HalfOpen,
+        };
+        match view {
+            Some(v) if v.open_for.is_some() => CircuitState::Open,
+            Some(v) if v.failures >= self.threshold && local == CircuitState::Closed => {
+                CircuitState::HalfOpen
+            }
+            _ => local,
         }
     }
 }
@@ -269,6 +404,73 @@ mod tests {
         assert_eq!(book.get(0, Some("good")).admit(t), Admit::Pass);
         assert_eq!(book.get(1, Some("bad")).admit(t), Admit::Pass);
         assert_eq!(book.states(t).len(), 3);
+    }
+
+    /// A shared circuit held in memory: a fixed view and a scripted claim answer, counting claims.
+    #[derive(Default)]
+    struct FakeCircuit {
+        view: Mutex<Option<CircuitView>>,
+        claim: Mutex<Option<bool>>,
+        claims: AtomicU64,
+        failures: AtomicU64,
+    }
+
+    impl SharedCircuit for FakeCircuit {
+        fn view(&self, _: &str) -> Option<CircuitView> {
+            *self.view.lock().unwrap()
+        }
+        fn failure(&self, _: &str, _: u32, _: Duration, _: Option<Duration>) {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        fn success(&self, _: &str) {}
+        fn claim_probe(&self, _: &str, _: Duration) -> Option<bool> {
+            self.claims.fetch_add(1, Ordering::Relaxed);
+            *self.claim.lock().unwrap()
+        }
+    }
+
+    fn shared_book(circuit: &Arc<FakeCircuit>) -> BreakerBook {
+        BreakerBook::new(2, 100 * MS).with_fleet(circuit.clone(), vec!["http://h/v1".into()])
+    }
+
+    #[test]
+    fn an_open_fleet_circuit_skips_a_target_this_process_never_saw_fail() {
+        let fake = Arc::new(FakeCircuit::default());
+        let b = shared_book(&fake).get(0, Some("m"));
+        let t = Instant::now();
+        assert_eq!(b.admit(t), Admit::Pass);
+        *fake.view.lock().unwrap() = Some(CircuitView { failures: 2, open_for: Some(50 * MS) });
+        assert_eq!(b.admit(t), Admit::Skip);
+        assert_eq!(b.state(t), CircuitState::Open);
+        b.record(Outcome::Failed, None, t);
+        assert_eq!(fake.failures.load(Ordering::Relaxed), 1, "failures are written to the fleet");
+    }
+
+    #[test]
+    fn a_lost_probe_claim_skips_for_the_cooldown_without_asking_again() {
+        let fake = Arc::new(FakeCircuit::default());
+        let b = shared_book(&fake).get(0, Some("m"));
+        let t = Instant::now();
+        *fake.view.lock().unwrap() = Some(CircuitView { failures: 2, open_for: None });
+        *fake.claim.lock().unwrap() = Some(false);
+        assert_eq!(b.admit(t), Admit::Skip, "another process probes");
+        assert_eq!(b.admit(t + 50 * MS), Admit::Skip);
+        assert_eq!(fake.claims.load(Ordering::Relaxed), 1, "one claim per cooldown");
+        // The other process's probe succeeded: closed fleet-wide, so closed here.
+        *fake.view.lock().unwrap() = Some(CircuitView::default());
+        assert_eq!(b.admit(t + 100 * MS), Admit::Pass);
+    }
+
+    #[test]
+    fn with_the_store_unreachable_the_local_breaker_probes() {
+        let fake = Arc::new(FakeCircuit::default());
+        let b = shared_book(&fake).get(0, Some("m"));
+        let t = Instant::now();
+        b.record(Outcome::Failed, None, t);
+        b.record(Outcome::Failed, None, t);
+        assert_eq!(b.admit(t), Admit::Skip);
+        assert!(matches!(b.admit(t + 100 * MS), Admit::Probe(_)), "claim answered None: decide locally");
+        assert_eq!(b.admit(t + 100 * MS), Admit::Skip, "one local probe at a time");
     }
 
     #[test]

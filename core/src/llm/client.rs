@@ -8,6 +8,7 @@ use super::stream::{open_until_first_chunk, ChatStream, Events, OpenRequest, Res
 use super::target::TargetRt;
 use super::{Attempt, ChatError, ChatResult, LlmOptions, ServedBy};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::RedisCircuit;
 use crate::http::{Http, StreamTimeouts};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -149,7 +150,14 @@ impl LlmClient {
         // Attempts are bounded by their own deadline; the Http cap only has to stay out of the way.
         let longest = targets.iter().map(|t| t.timeout).max().unwrap_or(options.timeout);
         let http = Http::new(longest, options.connect_timeout, options.max_response_bytes);
-        let breakers = BreakerBook::new(options.breaker_threshold, options.breaker_cooldown);
+        let mut breakers = BreakerBook::new(options.breaker_threshold, options.breaker_cooldown);
+        if let Some(fleet) = options.resolve_fleet().filter(|_| options.breaker_threshold > 0) {
+            // One circuit store per client; each breaker's circuit is named by its (base URL
+            // as shown, model), so every process using that endpoint and model shares it.
+            let circuit = Arc::new(RedisCircuit::new(&fleet, "llm")?);
+            let bases = targets.iter().map(|t| t.shown_base.clone()).collect();
+            breakers = breakers.with_fleet(circuit, bases);
+        }
         Ok(LlmClient { inner: Arc::new(Inner { http, targets, options, breakers }) })
     }
 

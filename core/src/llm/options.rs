@@ -2,6 +2,7 @@
 
 use super::policy::FalloverPolicy;
 use super::target::Target;
+use crate::fleet::FleetOptions;
 use std::time::Duration;
 
 /// Options of an [`LlmClient`](super::LlmClient). `Default` gives the documented defaults and no
@@ -53,6 +54,11 @@ pub struct LlmOptions {
     pub stream_recovery: StreamRecovery,
     /// Cap on a (non-streaming) completion body and on one line of a stream. Default 16 MiB.
     pub max_response_bytes: u64,
+    /// Share each (base URL, model) breaker's state with the fleet through Redis (SPEC §10):
+    /// when one process finds a target dead the others skip it too, and one process of the
+    /// fleet probes it per cooldown. `None`: `FAILSOFT_REDIS_URL` if set, else local breakers
+    /// only.
+    pub fleet: Option<FleetOptions>,
 }
 
 impl Default for LlmOptions {
@@ -73,6 +79,7 @@ impl Default for LlmOptions {
             stream_idle_timeout: Duration::from_secs(30),
             stream_recovery: StreamRecovery::Error,
             max_response_bytes: crate::http::DEFAULT_MAX_BYTES,
+            fleet: None,
         }
     }
 }
@@ -122,5 +129,10 @@ impl LlmOptions {
     /// Default options with these targets (primary first).
     pub fn new(targets: Vec<Target>) -> Self {
         LlmOptions { targets, ..LlmOptions::default() }
+    }
+
+    /// The fleet options in force: this option, else `FAILSOFT_REDIS_URL` (as for the client).
+    pub fn resolve_fleet(&self) -> Option<FleetOptions> {
+        self.fleet.clone().or_else(FleetOptions::from_env)
     }
 }

@@ -69,6 +69,10 @@ pub struct LlmSpec {
     /// `error` (default) or `restart`.
     #[serde(default)]
     pub stream_recovery: Option<String>,
+    /// Share the breakers with the fleet: the client's `fleet` option, same shape
+    /// (`redis_url` left out takes `FAILSOFT_REDIS_URL`).
+    #[serde(default)]
+    pub fleet: Option<crate::spec::FleetSpec>,
 }
 
 /// Options of one call, by the names every language uses (`{"stream_recovery": "restart"}`).
@@ -149,6 +153,9 @@ impl LlmSpec {
         if let Some(r) = &self.stream_recovery {
             o.stream_recovery = recovery(r)?;
         }
+        if let Some(f) = &self.fleet {
+            o.fleet = Some(f.options()?);
+        }
         if let Some(stop) = &self.stop_statuses {
             o.policy.stop_statuses = stop.clone();
         }
@@ -203,6 +210,26 @@ mod tests {
             .unwrap_err();
         assert!(e.message.contains("targets[0].timeout_seconds"), "{e}");
         assert!(LlmSpec::from_json(r#"{"targets": []}"#).unwrap().build().is_err());
+    }
+
+    #[test]
+    fn the_fleet_option_has_the_clients_shape_and_errors_name_it_without_the_password() {
+        let t = r#"{"targets": [{"base_url": "http://h/v1"}], "#;
+        let o = LlmSpec::from_json(&format!(
+            r#"{t}"fleet": {{"redis_url": "redis://:hunter2@127.0.0.1:1/0", "prefix": "agents"}}}}"#
+        ))
+        .unwrap()
+        .options()
+        .unwrap();
+        let f = o.fleet.unwrap();
+        assert_eq!((f.redis_url.as_str(), f.prefix.as_str()), ("redis://:hunter2@127.0.0.1:1/0", "agents"));
+        let e = LlmSpec::from_json(&format!(r#"{t}"fleet": {{"redis_url": "http://:hunter2@h/0"}}}}"#))
+            .unwrap()
+            .options()
+            .unwrap_err();
+        assert!(e.message.contains("fleet.redis_url") && !e.message.contains("hunter2"), "{e}");
+        let e = LlmSpec::from_json(&format!(r#"{t}"fleet": {{"url": "redis://h"}}}}"#)).unwrap_err();
+        assert!(e.message.contains("url"), "{e}");
     }
 
     #[test]
