@@ -21,6 +21,8 @@ import { inspect } from 'node:util';
 import { errorFromInfo, FailsoftError, InvalidArgumentError, toFailsoftError } from './errors';
 import type { ErrorCode } from './errors';
 import { native } from './native';
+import type { FleetOptions } from './client';
+import { toSpec } from './sources';
 import type { AttemptInfo, ChatOutcome, ErrorInfo } from './native';
 
 /** Where an OpenAI-compatible API lives. */
@@ -90,6 +92,8 @@ export interface OpenAIOptions extends OpenAICompatibleClientOptions {
   readonly breakerCooldown?: number;
   /** HTTP statuses that end a call without fallover. Default `[400, 413, 422]`. */
   readonly stopStatuses?: readonly number[];
+  /** Share the breakers with the fleet through Redis (the client's `fleet` option; default `FAILSOFT_REDIS_URL`). */
+  readonly fleet?: FleetOptions;
 }
 
 /** What a stream does when it breaks after its first chunk. */
@@ -273,6 +277,7 @@ const OPENAI_OPTIONS = [
   'streamIdleTimeout',
   'streamRecovery',
   'falloverClasses',
+  'fleet',
 ];
 
 /**
@@ -352,6 +357,7 @@ export class OpenAI {
       stream_idle_timeout_seconds: passSeconds(o.streamIdleTimeout),
       stream_recovery: o.streamRecovery,
       fallover_classes: o.falloverClasses,
+      fleet: o.fleet === undefined ? undefined : toSpec(o.fleet, new Set()),
     };
     const id = JSON.stringify(spec);
     let llm = this.#native.get(id);

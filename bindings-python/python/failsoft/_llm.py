@@ -397,7 +397,9 @@ class OpenAI(OpenAICompatibleClient):
     ``fallover_classes`` (the error classes that fall over, default every class but
     ``"content_policy"`` and ``"bad_request"``), ``stream_idle_timeout_seconds`` (streams: the
     longest silence between events, default 30) and ``stream_recovery`` (``"error"``, the
-    default, or ``"restart"``; also per call). Core checks these and names a bad one.
+    default, or ``"restart"``; also per call), ``fleet`` (the client's ``fleet`` dict: the
+    breakers are shared through Redis, so one process finding a target dead makes the others
+    skip it; default ``FAILSOFT_REDIS_URL``). Core checks these and names a bad one.
     ``openpipe={"fallback_client": ...}`` is OpenPipe's spelling of ``fallback_client``.
 
     One native client (and so one circuit breaker per target) serves every call with the same
@@ -422,6 +424,7 @@ class OpenAI(OpenAICompatibleClient):
         fallover_classes: Optional[Sequence[str]] = None,
         stream_idle_timeout_seconds: Optional[float] = None,
         stream_recovery: Optional[str] = None,
+        fleet: Optional[Mapping[str, Any]] = None,
     ) -> None:
         super().__init__(base_url=base_url, api_key=api_key, timeout=timeout)
         if openpipe is not None:
@@ -444,6 +447,8 @@ class OpenAI(OpenAICompatibleClient):
             "fallover_classes": None if fallover_classes is None else list(fallover_classes),
             "stream_idle_timeout_seconds": stream_idle_timeout_seconds,
             "stream_recovery": stream_recovery,
+            # The client's fleet dict, checked by core: the breakers shared through Redis.
+            "fleet": None if fleet is None else dict(fleet),
         }
         self._natives: OrderedDict[str, _Llm] = OrderedDict()
         self._lock = threading.Lock()
