@@ -401,3 +401,11 @@ def test_the_interpreter_exits_promptly_with_calls_in_flight(sim: Simulator) -> 
     assert out.returncode == 0 and out.stdout.strip() == "exiting", out.stdout + out.stderr
     assert "panic" not in out.stderr and "Fatal" not in out.stderr, out.stderr
     assert took < 3.0, took
+
+
+def test_the_fleet_option_reaches_core_which_names_a_bad_one_without_the_password(sim: Simulator) -> None:
+    client = openai(sim, fleet={"redis_url": "http://:hunter2@127.0.0.1:1/0"})
+    with pytest.raises(failsoft.InvalidArgument) as info:
+        create(client)
+    assert "fleet.redis_url" in str(info.value) and "hunter2" not in str(info.value)
+    assert sim.count(PRIMARY_CHAT) == 0
