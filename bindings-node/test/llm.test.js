@@ -368,3 +368,13 @@ test('bad options are InvalidArgumentError naming them', async () => {
   await assert.rejects(create(c, {}, { timeout: 'soon' }), InvalidArgumentError);
   await assert.rejects(create(c, { fallback: { client: {} } }), InvalidArgumentError);
 });
+
+test('the fleet option reaches core, which names a bad one without the password', async () => {
+  const c = client({ fleet: { redisUrl: 'http://:hunter2@127.0.0.1:1/0' } });
+  await assert.rejects(async () => create(c), (e) => {
+    assert.ok(e instanceof InvalidArgumentError);
+    assert.match(e.message, /fleet\.redis_url/);
+    assert.doesNotMatch(e.message, /hunter2/);
+    return true;
+  });
+});
