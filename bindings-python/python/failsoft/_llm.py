@@ -392,7 +392,7 @@ class OpenAI(OpenAICompatibleClient):
     (streams: the wait for the first chunk before falling over; default the target's timeout),
     ``retry_after_cap_seconds`` (the longest ``Retry-After`` honoured, default 2),
     ``breaker_threshold`` (failed calls in a row before a target is skipped, default 3; 0 never)
-    and ``breaker_cooldown_seconds`` (how long it is skipped, default 30), ``stop_statuses``
+    and ``breaker_cooldown_seconds`` (how long it is skipped, default 5), ``stop_statuses``
     (statuses that end a call without fallover, default ``[400, 413, 422]``),
     ``fallover_classes`` (the error classes that fall over, default every class but
     ``"content_policy"`` and ``"bad_request"``), ``stream_idle_timeout_seconds`` (streams: the

@@ -161,8 +161,11 @@ impl SharedCircuit for RedisCircuit {
             let (store, cache, key, target) =
                 (self.store.clone(), self.cache.clone(), self.key(target), target.to_string());
             let flag = refreshing.clone();
+            // Born already due, so the next view asks again if this read fails. `checked_sub`:
+            // an `Instant` may not reach back 0.5 s just after boot.
+            let now = Instant::now();
             lock(&self.cache).entry(target.clone()).or_insert_with(|| Cached {
-                at: Instant::now() - MAX_VIEW_AGE,
+                at: now.checked_sub(MAX_VIEW_AGE).unwrap_or(now),
                 view: None,
                 refreshing,
             });
