@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::key::{Key, Qualifier};
 use crate::langchain::{self, LangchainPrompt};
 use crate::options::{Fallback, ReadOptions};
-use crate::sources::langfuse::{check_chat_item, normalize_prompt, DEFAULT_LABEL};
 use crate::template;
 use crate::value::{Value, ValueSource};
 use serde_json::{json, Map, Value as Json};
@@ -60,6 +59,102 @@ impl std::fmt::Display for PromptKind {
         f.write_str(self.as_str())
     }
 }
+
+fn wrong(what: impl std::fmt::Display) -> Error {
+    Error::invalid_response(format!("not a Langfuse prompt: {what}"))
+}
+
+/// A list of strings (`null`/absent: empty).
+fn string_list(body: &Map<String, Json>, field: &str) -> Result<Vec<Json>> {
+    match body.get(field) {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(items)) if items.iter().all(Json::is_string) => Ok(items.clone()),
+        Some(_) => Err(wrong(format!("`{field}` must be a list of strings"))),
+    }
+}
+
+/// Checks one chat item: a `{type: "placeholder", name}` or a message with a string `role` and
+/// a `content`.
+pub(crate) fn check_chat_item(item: &Json, i: usize) -> std::result::Result<(), String> {
+    let Some(obj) = item.as_object() else {
+        return Err(format!("chat item {i} is not an object"));
+    };
+    if obj.get("type").and_then(Json::as_str) == Some("placeholder") {
+        return match obj.get("name") {
+            Some(Json::String(n)) if !n.is_empty() => Ok(()),
+            _ => Err(format!("chat item {i} is a placeholder without a string `name`")),
+        };
+    }
+    if !obj.get("role").is_some_and(Json::is_string) {
+        return Err(format!("chat item {i} has no string `role`"));
+    }
+    if !obj.contains_key("content") {
+        return Err(format!("chat item {i} has no `content`"));
+    }
+    Ok(())
+}
+
+/// A prompt body in Langfuse's shape (the shape every prompt takes) as the prompt JSON (see the
+/// module documentation): `type` inferred from `prompt` when absent, chat items kept as sent,
+/// `config` defaulting to `{}`, `labels` and `tags` to `[]`, `commit_message` (also read from
+/// `commitMessage`) to `null`; unknown fields (`id`, `projectId`, `resolutionGraph`, …) dropped.
+/// Any other shape is `InvalidResponse`.
+pub fn normalize_prompt(body: &Json, key_name: &str) -> Result<Json> {
+    let obj = body.as_object().ok_or_else(|| wrong("the body is not an object"))?;
+    let prompt = obj.get("prompt").ok_or_else(|| wrong("no `prompt` field"))?;
+    let kind = match obj.get("type") {
+        Some(Json::String(t)) if t == "text" || t == "chat" => t.as_str(),
+        Some(Json::String(t)) => return Err(wrong(format!("unknown type {t:?} (expected text or chat)"))),
+        None | Some(Json::Null) => match prompt {
+            Json::String(_) => "text",
+            Json::Array(_) => "chat",
+            _ => return Err(wrong("no `type` and `prompt` is neither a string nor a list")),
+        },
+        Some(_) => return Err(wrong("`type` is not a string")),
+    };
+    match (kind, prompt) {
+        ("text", Json::String(_)) => {}
+        ("text", _) => return Err(wrong("a text prompt's `prompt` must be a string")),
+        (_, Json::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                check_chat_item(item, i).map_err(wrong)?;
+            }
+        }
+        _ => return Err(wrong("a chat prompt's `prompt` must be a list of messages")),
+    }
+    let name = match obj.get("name") {
+        Some(Json::String(n)) => n.clone(),
+        None | Some(Json::Null) => key_name.to_string(),
+        Some(_) => return Err(wrong("`name` is not a string")),
+    };
+    let version = match obj.get("version") {
+        Some(Json::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or_default(),
+        Some(_) => return Err(wrong("`version` is not a non-negative integer")),
+        None => return Err(wrong("no `version` field")),
+    };
+    let config = match obj.get("config") {
+        None | Some(Json::Null) => json!({}),
+        Some(c) => c.clone(),
+    };
+    let commit_message = match obj.get("commitMessage").or_else(|| obj.get("commit_message")) {
+        None | Some(Json::Null) => Json::Null,
+        Some(Json::String(s)) => Json::String(s.clone()),
+        Some(_) => return Err(wrong("`commitMessage` is not a string")),
+    };
+    Ok(json!({
+        "name": name,
+        "version": version,
+        "type": kind,
+        "prompt": prompt,
+        "config": config,
+        "labels": string_list(obj, "labels")?,
+        "tags": string_list(obj, "tags")?,
+        "commit_message": commit_message,
+    }))
+}
+
+/// The label a key without label or version reads.
+pub const DEFAULT_LABEL: &str = "production";
 
 /// Checks a Langfuse label: `^[a-z0-9_\-.]+$`.
 pub fn validate_label(label: &str) -> Result<()> {
@@ -514,5 +609,48 @@ mod tests {
             vec![json!({"role":"system","content":"Be Ann"}), json!({"role":"user","content":"yo"})]
         );
         assert_eq!(c.compile(&vars, false).unwrap_err().kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn normalizes_text_and_chat() {
+        let text = normalize_prompt(
+            &json!({"type":"text","name":"p","version":2,"prompt":"hi {{x}}","config":null,"labels":["production"],
+                    "tags":null,"commitMessage":"m","id":"ignored","resolutionGraph":null}),
+            "p",
+        )
+        .unwrap();
+        assert_eq!(
+            text,
+            json!({"name":"p","version":2,"type":"text","prompt":"hi {{x}}","config":{},"labels":["production"],
+                   "tags":[],"commit_message":"m"})
+        );
+        let chat = normalize_prompt(
+            &json!({"type":"chat","name":"c","version":1,"prompt":[{"role":"system","content":"s","type":"chatmessage"},
+                    {"type":"placeholder","name":"history"}],"config":{"model":"m"}}),
+            "c",
+        )
+        .unwrap();
+        assert_eq!(chat["prompt"][1]["name"], "history");
+        assert_eq!(chat["config"]["model"], "m");
+    }
+
+    #[test]
+    fn rejects_wrong_shapes() {
+        for bad in [
+            json!([]),
+            json!({"type":"text","name":"p","version":1}),
+            json!({"type":"text","name":"p","version":1,"prompt":["x"]}),
+            json!({"type":"chat","name":"p","version":1,"prompt":"x"}),
+            json!({"type":"chat","name":"p","version":1,"prompt":["x"]}),
+            json!({"type":"chat","name":"p","version":1,"prompt":[{"content":"no role"}]}),
+            json!({"type":"chat","name":"p","version":1,"prompt":[{"type":"placeholder"}]}),
+            json!({"type":"image","name":"p","version":1,"prompt":"x"}),
+            json!({"type":"text","name":"p","version":"1","prompt":"x"}),
+            json!({"type":"text","name":"p","prompt":"x"}),
+            json!({"type":"text","name":"p","version":1,"prompt":"x","labels":[1]}),
+        ] {
+            let e = normalize_prompt(&bad, "p").unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidResponse, "{bad}");
+        }
     }
 }

@@ -24,27 +24,21 @@
 //!
 //! # Data
 //!
-//! The value's data is the prompt normalised to
-//! `{"name", "version", "type", "prompt", "config", "labels", "tags", "commit_message"}`:
-//! `type` is `text` (`prompt` a string) or `chat` (`prompt` a list of `{role, content, …}`
-//! messages and `{type: "placeholder", name}` items, kept as the server sent them); `config`
-//! defaults to `{}`, `labels` and `tags` to `[]`, `commit_message` (from `commitMessage`) to
-//! `null`. Unknown fields (`id`, `projectId`, `createdAt`, `resolutionGraph`, …) are dropped.
-//! A body of any other shape is `InvalidResponse`. The value's version is the prompt's version.
+//! The value's data is the server's body as the prompt JSON, by
+//! [`crate::prompt::normalize_prompt`] (the prompt data model lives there); a body of any other
+//! shape is `InvalidResponse`. The value's version is the prompt's version.
 
-use super::encode_path_segment;
+use super::{encode_path_segment, env_nonempty, normalize_base_url};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Http, DEFAULT_MAX_BYTES};
 use crate::key::{Key, Qualifier};
 use crate::options::env_seconds;
+use crate::prompt::{normalize_prompt, validate_label};
 use crate::source::{FetchRequest, Fetched, FetchedValue, Source};
-use serde_json::{json, Map, Value as Json};
 use std::time::Duration;
 
 /// The Langfuse cloud, used when neither the option nor `LANGFUSE_BASE_URL`/`LANGFUSE_HOST` is set.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.langfuse.com";
-/// The label a key without label or version reads.
-pub const DEFAULT_LABEL: &str = "production";
 /// The environment variable of the source's default TTL.
 pub const TTL_ENV: &str = "LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS";
 
@@ -93,23 +87,6 @@ impl std::fmt::Debug for LangfuseSource {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
             .finish()
     }
-}
-
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-/// Checks an http(s) base URL and drops trailing slashes.
-pub(crate) fn normalize_base_url(raw: &str, option: &str) -> Result<String> {
-    let url = raw.trim().trim_end_matches('/');
-    let host = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
-    if host.is_none_or(str::is_empty) {
-        return Err(Error::invalid_argument(format!(
-            "{option} must be an http:// or https:// URL, got {:?}",
-            redact_url(url)
-        )));
-    }
-    Ok(url.to_string())
 }
 
 impl LangfuseSource {
@@ -207,7 +184,7 @@ impl Source for LangfuseSource {
         }
         match &key.qualifier {
             Qualifier::Default | Qualifier::Version(_) => Ok(()),
-            Qualifier::Label(l) => crate::prompt::validate_label(l),
+            Qualifier::Label(l) => validate_label(l),
             other => Err(Error::invalid_argument(format!(
                 "Langfuse prompts are read by label or version, not {}",
                 match other {
@@ -258,95 +235,6 @@ impl Source for LangfuseSource {
         let version = data["version"].as_i64();
         Ok(Fetched::Modified(FetchedValue { data, version, etag: resp.etag, bytes: resp.body.len() as u64 }))
     }
-}
-
-fn wrong(what: impl std::fmt::Display) -> Error {
-    Error::invalid_response(format!("not a Langfuse prompt: {what}"))
-}
-
-/// A list of strings (`null`/absent: empty).
-fn string_list(body: &Map<String, Json>, field: &str) -> Result<Vec<Json>> {
-    match body.get(field) {
-        None | Some(Json::Null) => Ok(Vec::new()),
-        Some(Json::Array(items)) if items.iter().all(Json::is_string) => Ok(items.clone()),
-        Some(_) => Err(wrong(format!("`{field}` must be a list of strings"))),
-    }
-}
-
-/// Checks one chat item: a `{type: "placeholder", name}` or a message with a string `role` and
-/// a `content`.
-pub(crate) fn check_chat_item(item: &Json, i: usize) -> std::result::Result<(), String> {
-    let Some(obj) = item.as_object() else {
-        return Err(format!("chat item {i} is not an object"));
-    };
-    if obj.get("type").and_then(Json::as_str) == Some("placeholder") {
-        return match obj.get("name") {
-            Some(Json::String(n)) if !n.is_empty() => Ok(()),
-            _ => Err(format!("chat item {i} is a placeholder without a string `name`")),
-        };
-    }
-    if !obj.get("role").is_some_and(Json::is_string) {
-        return Err(format!("chat item {i} has no string `role`"));
-    }
-    if !obj.contains_key("content") {
-        return Err(format!("chat item {i} has no `content`"));
-    }
-    Ok(())
-}
-
-/// The server's prompt body as failsoft's prompt JSON (see the module documentation).
-pub fn normalize_prompt(body: &Json, key_name: &str) -> Result<Json> {
-    let obj = body.as_object().ok_or_else(|| wrong("the body is not an object"))?;
-    let prompt = obj.get("prompt").ok_or_else(|| wrong("no `prompt` field"))?;
-    let kind = match obj.get("type") {
-        Some(Json::String(t)) if t == "text" || t == "chat" => t.as_str(),
-        Some(Json::String(t)) => return Err(wrong(format!("unknown type {t:?} (expected text or chat)"))),
-        None | Some(Json::Null) => match prompt {
-            Json::String(_) => "text",
-            Json::Array(_) => "chat",
-            _ => return Err(wrong("no `type` and `prompt` is neither a string nor a list")),
-        },
-        Some(_) => return Err(wrong("`type` is not a string")),
-    };
-    match (kind, prompt) {
-        ("text", Json::String(_)) => {}
-        ("text", _) => return Err(wrong("a text prompt's `prompt` must be a string")),
-        (_, Json::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                check_chat_item(item, i).map_err(wrong)?;
-            }
-        }
-        _ => return Err(wrong("a chat prompt's `prompt` must be a list of messages")),
-    }
-    let name = match obj.get("name") {
-        Some(Json::String(n)) => n.clone(),
-        None | Some(Json::Null) => key_name.to_string(),
-        Some(_) => return Err(wrong("`name` is not a string")),
-    };
-    let version = match obj.get("version") {
-        Some(Json::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or_default(),
-        Some(_) => return Err(wrong("`version` is not a non-negative integer")),
-        None => return Err(wrong("no `version` field")),
-    };
-    let config = match obj.get("config") {
-        None | Some(Json::Null) => json!({}),
-        Some(c) => c.clone(),
-    };
-    let commit_message = match obj.get("commitMessage").or_else(|| obj.get("commit_message")) {
-        None | Some(Json::Null) => Json::Null,
-        Some(Json::String(s)) => Json::String(s.clone()),
-        Some(_) => return Err(wrong("`commitMessage` is not a string")),
-    };
-    Ok(json!({
-        "name": name,
-        "version": version,
-        "type": kind,
-        "prompt": prompt,
-        "config": config,
-        "labels": string_list(obj, "labels")?,
-        "tags": string_list(obj, "tags")?,
-        "commit_message": commit_message,
-    }))
 }
 
 /// Standard base64 with padding (RFC 4648), for the Basic auth header.
@@ -412,48 +300,5 @@ mod tests {
             LangfuseSource::new(LangfuseOptions { base_url: Some("ftp://x".into()), ..Default::default() })
                 .unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument);
-    }
-
-    #[test]
-    fn normalizes_text_and_chat() {
-        let text = normalize_prompt(
-            &json!({"type":"text","name":"p","version":2,"prompt":"hi {{x}}","config":null,"labels":["production"],
-                    "tags":null,"commitMessage":"m","id":"ignored","resolutionGraph":null}),
-            "p",
-        )
-        .unwrap();
-        assert_eq!(
-            text,
-            json!({"name":"p","version":2,"type":"text","prompt":"hi {{x}}","config":{},"labels":["production"],
-                   "tags":[],"commit_message":"m"})
-        );
-        let chat = normalize_prompt(
-            &json!({"type":"chat","name":"c","version":1,"prompt":[{"role":"system","content":"s","type":"chatmessage"},
-                    {"type":"placeholder","name":"history"}],"config":{"model":"m"}}),
-            "c",
-        )
-        .unwrap();
-        assert_eq!(chat["prompt"][1]["name"], "history");
-        assert_eq!(chat["config"]["model"], "m");
-    }
-
-    #[test]
-    fn rejects_wrong_shapes() {
-        for bad in [
-            json!([]),
-            json!({"type":"text","name":"p","version":1}),
-            json!({"type":"text","name":"p","version":1,"prompt":["x"]}),
-            json!({"type":"chat","name":"p","version":1,"prompt":"x"}),
-            json!({"type":"chat","name":"p","version":1,"prompt":["x"]}),
-            json!({"type":"chat","name":"p","version":1,"prompt":[{"content":"no role"}]}),
-            json!({"type":"chat","name":"p","version":1,"prompt":[{"type":"placeholder"}]}),
-            json!({"type":"image","name":"p","version":1,"prompt":"x"}),
-            json!({"type":"text","name":"p","version":"1","prompt":"x"}),
-            json!({"type":"text","name":"p","prompt":"x"}),
-            json!({"type":"text","name":"p","version":1,"prompt":"x","labels":[1]}),
-        ] {
-            let e = normalize_prompt(&bad, "p").unwrap_err();
-            assert_eq!(e.kind, ErrorKind::InvalidResponse, "{bad}");
-        }
     }
 }

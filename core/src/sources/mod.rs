@@ -10,6 +10,9 @@ pub use http::HttpSource;
 pub use langfuse::{LangfuseOptions, LangfuseSource};
 pub use opik::{OpikOptions, OpikSource};
 
+use crate::error::{Error, Result};
+use crate::http::redact_url;
+
 /// Percent-encodes `s` for a URL path segment, leaving only RFC 3986 unreserved characters
 /// (`A-Z a-z 0-9 - . _ ~`): `folder/x` becomes `folder%2Fx`, as the Langfuse SDKs do.
 pub fn encode_path_segment(s: &str) -> String {
@@ -22,6 +25,24 @@ pub fn encode_path_segment(s: &str) -> String {
         }
     }
     out
+}
+
+/// An environment variable's value, trimmed; `None` when unset or blank.
+pub(crate) fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// Checks an http(s) base URL and drops trailing slashes.
+pub(crate) fn normalize_base_url(raw: &str, option: &str) -> Result<String> {
+    let url = raw.trim().trim_end_matches('/');
+    let host = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    if host.is_none_or(str::is_empty) {
+        return Err(Error::invalid_argument(format!(
+            "{option} must be an http:// or https:// URL, got {:?}",
+            redact_url(url)
+        )));
+    }
+    Ok(url.to_string())
 }
 
 #[cfg(test)]
