@@ -3,8 +3,7 @@
 
 use failsoft::llm::{LlmClient, LlmOptions, Target};
 use failsoft::prompt::PromptRequest;
-use failsoft::sources::langfuse::{LangfuseOptions, LangfuseSource};
-use failsoft::{Client, ClientOptions, State, ValueSource};
+use failsoft::{Client, ClientSpec, SourceSpec, State, ValueSource};
 use failsoft_sim::{Fault, FaultMode, Simulator};
 use serde_json::json;
 use std::process::ExitCode;
@@ -28,21 +27,25 @@ struct Demo {
 
 impl Demo {
     fn client(&self) -> Result<Client, String> {
-        let source = LangfuseSource::new(LangfuseOptions {
-            base_url: Some(self.sim.url()),
-            public_key: Some("pk-lf-test".into()),
-            secret_key: Some("sk-lf-test".into()),
-            timeout: None,
-        })
-        .map_err(|e| e.to_string())?;
-        let options = ClientOptions {
-            ttl: Some(Duration::from_secs(1)),
-            cold_deadline: Duration::from_secs(2),
-            backoff_base: Duration::from_millis(300),
-            snapshot_dir: Some(self.snapshots.clone()),
-            ..Default::default()
+        let spec = ClientSpec {
+            source: SourceSpec::Langfuse {
+                base_url: Some(self.sim.url()),
+                public_key: Some("pk-lf-test".into()),
+                secret_key: Some("sk-lf-test".into()),
+                timeout_seconds: None,
+            },
+            ttl_seconds: Some(1.0),
+            cold_deadline_seconds: Some(2.0),
+            request_timeout_seconds: None,
+            snapshot_dir: Some(self.snapshots.to_string_lossy().into_owned()),
+            refresh_workers: None,
+            keep_on_not_found: None,
+            fleet: None,
         };
-        Client::new(source, options).map_err(|e| e.to_string())
+        let mut options = spec.options().map_err(|e| e.to_string())?;
+        // Not a user option: a short first backoff lets the walk show recovery within seconds.
+        options.backoff_base = Duration::from_millis(300);
+        Client::with_source(spec.source().map_err(|e| e.to_string())?, options).map_err(|e| e.to_string())
     }
 
     fn read(&self, client: &Client) -> Result<failsoft::prompt::Prompt, String> {

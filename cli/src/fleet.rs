@@ -39,11 +39,11 @@ pub struct WarmArgs {
 
 /// Fleet options are required here: without a shared store there is no fleet to act on.
 fn fleet_client(s: &SourceArgs) -> Result<Client, String> {
-    let o = s.client_options()?;
-    if o.resolve_fleet().is_none() {
+    let client = s.client()?;
+    if client.options().resolve_fleet().is_none() {
         return Err("--redis-url (or FAILSOFT_REDIS_URL) is required".into());
     }
-    Client::with_source(s.build_source()?, o).map_err(|e| e.to_string())
+    Ok(client)
 }
 
 /// Marks each key due fleet-wide; one process of the fleet refreshes it.

@@ -3,7 +3,6 @@
 use crate::args::seconds;
 use crate::source_args::SourceArgs;
 use clap::Args;
-use failsoft::Client;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -32,7 +31,7 @@ pub struct WatchArgs {
 
 pub fn get(args: &GetArgs) -> Result<ExitCode, String> {
     let s = &args.source;
-    let client = Client::with_source(s.build_source()?, s.client_options()?).map_err(|e| e.to_string())?;
+    let client = s.client()?;
     let key = s.keys(std::slice::from_ref(&args.key))?.remove(0);
     match client.get_with(&key, s.read_options()) {
         Ok(v) => {
@@ -50,7 +49,7 @@ pub fn get(args: &GetArgs) -> Result<ExitCode, String> {
 
 pub fn watch(args: &WatchArgs) -> Result<ExitCode, String> {
     let s = &args.source;
-    let client = Client::with_source(s.build_source()?, s.client_options()?).map_err(|e| e.to_string())?;
+    let client = s.client()?;
     let keys = s.keys(&args.keys)?;
     let mut n = 0u64;
     while args.count.is_none_or(|c| n < c) {

@@ -1,8 +1,7 @@
 //! `failsoft pull` (write a snapshot directory to bake into an image) and `failsoft snapshot ls`.
 
-use crate::source_args::SourceArgs;
+use crate::source_args::{build, SourceArgs};
 use clap::{Args, Subcommand};
-use failsoft::Client;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,9 +28,9 @@ pub enum SnapshotCommand {
 
 pub fn pull(args: &PullArgs) -> Result<ExitCode, String> {
     let s = &args.source;
-    let mut options = s.client_options()?;
-    options.snapshot_dir = Some(args.out.clone());
-    let client = Client::with_source(s.build_source()?, options).map_err(|e| e.to_string())?;
+    let mut spec = s.spec()?;
+    spec.snapshot_dir = Some(args.out.to_str().ok_or("--out must be valid UTF-8")?.to_string());
+    let client = build(&spec)?;
     let keys = s.keys(&args.keys)?;
     match client.prefetch(&keys, s.cold_deadline) {
         Ok(values) => {

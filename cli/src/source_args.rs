@@ -1,12 +1,11 @@
-//! The flags every source-reading command takes (`get`, `watch`, `pull`), and building a source
-//! and client options from them and the environment.
+//! The flags every source-reading command takes (`get`, `watch`, `pull`, `invalidate`, `fleet
+//! warm`), mapped onto core's shared client spec.
 
 use crate::args::{json, or_env, seconds};
 use clap::{Args, ValueEnum};
-use failsoft::sources::{FileSource, HttpSource, LangfuseOptions, LangfuseSource, OpikOptions, OpikSource};
-use failsoft::{ClientOptions, Key, Source};
-use std::path::PathBuf;
-use std::sync::Arc;
+use failsoft::{Client, ClientSpec, FleetSpec, Key, SourceSpec};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,7 +41,7 @@ pub struct SourceArgs {
     /// langfuse/opik: the base URL (default: LANGFUSE_BASE_URL / OPIK_URL_OVERRIDE)
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// http: a request header, repeatable
+    /// http: a request header, repeatable (a name given twice keeps the last value)
     #[arg(long, value_name = "'Name: value'")]
     pub header: Vec<String>,
     /// file: the JSON file of key -> value
@@ -87,38 +86,68 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    pub fn build_source(&self) -> Result<Arc<dyn Source>, String> {
-        match self.source {
-            SourceKind::Http => {
-                let url = or_env(self.url.as_deref(), "FAILSOFT_URL")
-                    .ok_or("--source http needs --url 'http://…/{key}'")?;
-                let mut s = HttpSource::new(url).map_err(|e| e.to_string())?;
-                for h in &self.header {
-                    let (k, v) = h
-                        .split_once(':')
-                        .ok_or_else(|| format!("--header must be 'Name: value', got {h:?}"))?;
-                    s = s.header(k.trim(), v.trim());
-                }
-                Ok(Arc::new(s))
-            }
+    /// The flags as core's shared client spec, the one every binding builds from: the CLI maps
+    /// flags onto it and builds nothing itself, so an option means the same here as in a library.
+    /// Langfuse and Opik keys come from the environment only (a flag would show them in `ps`).
+    pub fn spec(&self) -> Result<ClientSpec, String> {
+        let source = match self.source {
+            SourceKind::Http => SourceSpec::Http {
+                url: or_env(self.url.as_deref(), "FAILSOFT_URL")
+                    .ok_or("--source http needs --url 'http://…/{key}'")?,
+                headers: self.headers()?,
+                version_field: None,
+            },
             SourceKind::File => {
                 let path = self.path.as_ref().ok_or("--source file needs --path FILE.json")?;
-                Ok(Arc::new(FileSource::new(path)))
+                SourceSpec::File { path: utf8("--path", path)? }
             }
-            // Keys come from the environment only.
-            SourceKind::Langfuse => {
-                let options = LangfuseOptions { base_url: self.url.clone(), ..Default::default() };
-                Ok(Arc::new(LangfuseSource::new(options).map_err(|e| e.to_string())?))
+            SourceKind::Langfuse => SourceSpec::Langfuse {
+                base_url: self.url.clone(),
+                public_key: None,
+                secret_key: None,
+                timeout_seconds: None,
+            },
+            SourceKind::Opik => SourceSpec::Opik {
+                base_url: self.url.clone(),
+                api_key: None,
+                workspace: None,
+                project_name: self.project.clone(),
+            },
+        };
+        let fleet = match (&self.redis_url, &self.fleet_prefix) {
+            (Some(url), prefix) => {
+                Some(FleetSpec { redis_url: Some(url.clone()), prefix: prefix.clone(), ..Default::default() })
             }
-            SourceKind::Opik => {
-                let options = OpikOptions {
-                    base_url: self.url.clone(),
-                    project_name: self.project.clone(),
-                    ..Default::default()
-                };
-                Ok(Arc::new(OpikSource::new(options).map_err(|e| e.to_string())?))
-            }
-        }
+            (None, Some(_)) => return Err("--fleet-prefix needs --redis-url".into()),
+            (None, None) => None,
+        };
+        Ok(ClientSpec {
+            source,
+            ttl_seconds: self.ttl.map(|d| d.as_secs_f64()),
+            cold_deadline_seconds: self.cold_deadline.map(|d| d.as_secs_f64()),
+            request_timeout_seconds: self.request_timeout.map(|d| d.as_secs_f64()),
+            snapshot_dir: self.snapshot_dir.as_deref().map(|d| utf8("--snapshot-dir", d)).transpose()?,
+            refresh_workers: None,
+            keep_on_not_found: None,
+            fleet,
+        })
+    }
+
+    /// The client the flags describe. No I/O.
+    pub fn client(&self) -> Result<Client, String> {
+        build(&self.spec()?)
+    }
+
+    /// `--header 'Name: value'`, repeatable; a name given twice keeps its last value.
+    fn headers(&self) -> Result<BTreeMap<String, String>, String> {
+        self.header
+            .iter()
+            .map(|h| {
+                let (k, v) =
+                    h.split_once(':').ok_or_else(|| format!("--header must be 'Name: value', got {h:?}"))?;
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            })
+            .collect()
     }
 
     /// Rejects the flags of another source.
@@ -174,37 +203,20 @@ impl SourceArgs {
         }
     }
 
-    pub fn client_options(&self) -> Result<ClientOptions, String> {
-        let mut o = ClientOptions::default();
-        if let Some(ttl) = self.ttl {
-            o.ttl = Some(ttl);
-        }
-        if let Some(d) = self.cold_deadline {
-            o.cold_deadline = d;
-        }
-        if let Some(dir) = &self.snapshot_dir {
-            o.snapshot_dir = Some(dir.clone());
-        }
-        if let Some(t) = self.request_timeout {
-            o.request_timeout = t;
-        }
-        if let Some(url) = &self.redis_url {
-            let fleet = failsoft::FleetSpec {
-                redis_url: Some(url.clone()),
-                prefix: self.fleet_prefix.clone(),
-                ..Default::default()
-            };
-            o.fleet = Some(fleet.options().map_err(|e| e.message)?);
-        } else if self.fleet_prefix.is_some() {
-            return Err("--fleet-prefix needs --redis-url".into());
-        }
-        Ok(o)
-    }
-
     pub fn read_options(&self) -> failsoft::ReadOptions<'static> {
         failsoft::ReadOptions {
             fallback: self.fallback.clone().map(failsoft::Fallback::Value),
             ..Default::default()
         }
     }
+}
+
+/// Builds a client from a spec; the error as the CLI prints it.
+pub fn build(spec: &ClientSpec) -> Result<Client, String> {
+    spec.build().map_err(|e| e.to_string())
+}
+
+/// A path flag's value as the spec's text.
+fn utf8(flag: &str, path: &Path) -> Result<String, String> {
+    path.to_str().map(str::to_string).ok_or_else(|| format!("{flag} must be valid UTF-8, got {path:?}"))
 }
