@@ -45,11 +45,6 @@ impl ErrorKind {
             ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
         }
     }
-
-    /// Whether a retry may succeed without anything changing on the caller's side.
-    pub fn is_transient(self) -> bool {
-        matches!(self, ErrorKind::Timeout | ErrorKind::Unavailable)
-    }
 }
 
 impl fmt::Display for ErrorKind {

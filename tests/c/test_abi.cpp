@@ -11,9 +11,6 @@
 
 #include "support/failsoft_test.hpp"
 
-// Test-only export, left out of the header (ffi/src/debug.rs).
-extern "C" int32_t failsoft_debug_panic(const char *message, bool in_accessor);
-
 using namespace fs_test;
 using nlohmann::json;
 
@@ -96,18 +93,6 @@ TEST(LastError, IsSetOnFailureClearedOnSuccessAndPerThread) {
   EXPECT_STREQ(s.get(), "1");
   EXPECT_EQ(failsoft_last_error_message(), nullptr) << "a success clears it";
   EXPECT_EQ(failsoft_last_error_code(), FAILSOFT_OK);
-}
-
-TEST(Panics, AreCaughtAtTheBoundary) {
-  EXPECT_EQ(failsoft_debug_panic("boom in a status export", false), FAILSOFT_PANIC);
-  EXPECT_EQ(failsoft_last_error_code(), FAILSOFT_PANIC);
-  ASSERT_NE(failsoft_last_error_message(), nullptr);
-  EXPECT_NE(std::string(failsoft_last_error_message()).find("boom in a status export"), std::string::npos);
-  EXPECT_EQ(failsoft_debug_panic("boom in an accessor", true), -1);
-  EXPECT_EQ(failsoft_last_error_code(), FAILSOFT_PANIC);
-  EXPECT_NE(std::string(failsoft_last_error_message()).find("boom in an accessor"), std::string::npos);
-  // Still usable afterwards.
-  EXPECT_EQ(failsoft_abi_version(), static_cast<uint32_t>(FAILSOFT_ABI_VERSION));
 }
 
 TEST(Frees, IgnoreNull) {
