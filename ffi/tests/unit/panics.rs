@@ -2,7 +2,9 @@
 //! error, and never unwinds into the host. Proven here, on the landing pads themselves, because
 //! the release library exports nothing a C test could make panic with.
 
-use crate::error::{failsoft_last_error_code, failsoft_last_error_message, landing_pad, landing_pad_or, Status};
+use crate::error::{
+    failsoft_last_error_code, failsoft_last_error_message, landing_pad, landing_pad_or, Status,
+};
 use crate::{failsoft_abi_version, ABI_VERSION};
 use std::ffi::CStr;
 

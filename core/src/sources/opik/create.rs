@@ -27,7 +27,13 @@ pub(super) fn may_create(req: &FetchRequest<'_>) -> bool {
 
 impl OpikSource {
     /// Creates the project's first version from `seed`, returning the blueprint as read back.
-    pub(super) fn create(&self, project: &str, q: &Qualifier, seed: &Json, deadline: Instant) -> Result<(Json, u64)> {
+    pub(super) fn create(
+        &self,
+        project: &str,
+        q: &Qualifier,
+        seed: &Json,
+        deadline: Instant,
+    ) -> Result<(Json, u64)> {
         let values = seed_values(seed).map_err(|e| Error {
             message: format!("Opik project {project:?} has no config and none was created: {}", e.message),
             ..e
@@ -179,7 +185,6 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::InvalidArgument);
     }
 
-
     #[test]
     fn uuid_v7_has_its_version_and_variant() {
         let u = uuid_v7();
@@ -188,5 +193,4 @@ mod tests {
         assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
         assert_ne!(uuid_v7(), u);
     }
-
 }

@@ -22,8 +22,8 @@
 
 use super::{lock, OpikSource, PROMPT_CACHE_MAX};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sources::encode_path_segment;
 use crate::prompt::check_chat_item;
+use crate::sources::encode_path_segment;
 use serde_json::{json, Map, Value as Json};
 use std::time::Instant;
 
@@ -78,7 +78,6 @@ impl OpikSource {
         cache.insert(commit.to_string(), prompt.clone());
         Ok(prompt)
     }
-
 }
 
 /// `N` of a version name `vN`.
@@ -207,7 +206,6 @@ mod tests {
         assert_eq!(decode_scalar("k", "json", "{}").unwrap(), json!("{}"));
     }
 
-
     #[test]
     fn prompt_commits_in_both_shapes() {
         let flat = prompt_from_commit(
@@ -232,7 +230,6 @@ mod tests {
         assert_eq!(detail["commit_message"], "why");
         assert!(prompt_from_commit(&json!({"template_structure":"chat","template":"nope"}), "c").is_err());
     }
-
 
     #[test]
     fn version_names() {

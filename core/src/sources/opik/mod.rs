@@ -278,7 +278,6 @@ impl OpikSource {
         )?;
         Ok((resp.json()?, resp.body.len() as u64))
     }
-
 }
 
 impl Source for OpikSource {
@@ -329,4 +328,3 @@ impl Source for OpikSource {
         Ok(Fetched::Modified(FetchedValue { data, version, etag: None, bytes }))
     }
 }
-
