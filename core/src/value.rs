@@ -20,12 +20,26 @@ pub enum ValueSource {
 }
 
 impl ValueSource {
+    pub const ALL: [ValueSource; 4] =
+        [ValueSource::Fresh, ValueSource::Stale, ValueSource::Snapshot, ValueSource::Fallback];
+
+    /// The source named `name` (its `as_str`); `None` for any other text.
+    pub fn parse(name: &str) -> Option<ValueSource> {
+        ValueSource::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
+        // The names are ASCII C string literals, so the bytes without the NUL are UTF-8.
+        std::str::from_utf8(self.as_c_str().to_bytes()).unwrap_or_default()
+    }
+
+    /// The name NUL-terminated, for C (`failsoft_value_source`).
+    pub fn as_c_str(self) -> &'static CStr {
         match self {
-            ValueSource::Fresh => "fresh",
-            ValueSource::Stale => "stale",
-            ValueSource::Snapshot => "snapshot",
-            ValueSource::Fallback => "fallback",
+            ValueSource::Fresh => c"fresh",
+            ValueSource::Stale => c"stale",
+            ValueSource::Snapshot => c"snapshot",
+            ValueSource::Fallback => c"fallback",
         }
     }
 }
@@ -85,7 +99,15 @@ impl Payload {
         let now = Instant::now();
         let fetched_at = now.checked_sub(age).unwrap_or(now);
         let fetched_ns = crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64);
-        Payload { data: Arc::new(data), version, etag, fetched_at, fetched_ns, fetched_wall, text: Arc::default() }
+        Payload {
+            data: Arc::new(data),
+            version,
+            etag,
+            fetched_at,
+            fetched_ns,
+            fetched_wall,
+            text: Arc::default(),
+        }
     }
 
     /// A payload fetched `age` ago by another process of the fleet (age judged by Redis time).

@@ -1,7 +1,9 @@
 //! The JSON every door hands out comes from serde on the core types: these golden shapes are
 //! what C, Python and Node read, so a change here is a change of every language's output.
 
-use failsoft::{Change, Error, ErrorKind, Key, Payload, PrefetchError, Prompt, State, Status, Value, ValueSource};
+use failsoft::{
+    Change, Error, ErrorKind, Key, Payload, PrefetchError, Prompt, State, Status, Value, ValueSource,
+};
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -159,7 +161,10 @@ fn prefetch_report_lists_succeeded_and_failed_keys_in_canonical_form() {
         ]})
     );
     let all_ok = PrefetchError { failures: vec![], succeeded: vec![Key::parse("a"), Key::parse("b")] };
-    assert_eq!(serde_json::to_value(&all_ok).unwrap(), json!({"ok": true, "succeeded": ["a", "b"], "failed": []}));
+    assert_eq!(
+        serde_json::to_value(&all_ok).unwrap(),
+        json!({"ok": true, "succeeded": ["a", "b"], "failed": []})
+    );
 }
 
 #[test]
@@ -182,8 +187,10 @@ fn prompt_serializes_its_data_then_where_it_came_from() {
     assert_eq!(serde_json::to_value(&p).unwrap(), full);
     assert_eq!(p.to_json(), full);
 
-    let opik = Prompt::from_json(&json!({"name": "o", "version": 1, "type": "text", "prompt": "x", "commit": "abc"}))
-        .unwrap();
+    let opik = Prompt::from_json(
+        &json!({"name": "o", "version": 1, "type": "text", "prompt": "x", "commit": "abc"}),
+    )
+    .unwrap();
     assert_eq!(opik.data_json()["commit"], json!("abc"), "an Opik commit is kept");
     assert!(p.data_json().get("commit").is_none(), "no commit key without a commit");
 }
