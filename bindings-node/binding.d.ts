@@ -57,7 +57,10 @@ export declare class NativeClient {
    * (seconds; NaN: the cold deadline). Settles with the per-key report.
    */
   prefetch(keys: Array<string>, deadlineSeconds: number): Promise<PrefetchReport>
-  /** The core's status JSON (snake_case; the JS side renames). */
+  /**
+   * The core's status JSON (snake_case; the JS side renames); `last_error` also has the
+   * kind's `code`, so the JS side needs no spelling rule of its own.
+   */
   status(): any
   /**
    * Calls `callback` on the JS thread after a key's value changes version. The threadsafe

@@ -435,8 +435,9 @@ void failsoft_value_free(struct failsoft_value *value);
  * The value's data as compact JSON text: `{"text":"hello"}`, `"fb"`, `[1,2]`, `null`.
  *
  * Ownership: borrowed from the value, valid until `failsoft_value_free(value)`; do not free it.
- * Made on the first call and kept, so later calls are free. NULL when `value` is NULL (the last
- * error is then `FAILSOFT_INVALID_ARGUMENT`). Thread-safety: any thread, concurrently.
+ * Made once per fetched payload and shared by every handle of it, so later calls are free.
+ * NULL when `value` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+ * Thread-safety: any thread, concurrently.
  *
  * # Safety
  * `value` is NULL or a live value.

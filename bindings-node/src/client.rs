@@ -3,6 +3,7 @@
 use crate::convert::{
     js_error, opt_seconds, source_code, ErrorInfo, COLD, FAILED, GEN_MASK, GEN_SHIFT, HAS_ERROR, SNAPSHOT,
 };
+use crate::fast::BROKEN;
 use crate::waiters;
 use failsoft::config::{config_key, get_or_create_config, ConfigOptions};
 use failsoft::prompt::{prompt_key, Prompt};
@@ -87,7 +88,9 @@ impl Slot {
     /// with the cached one's version and fetch time when it parses JSON-text fields.
     fn same_payload(&self, p: &Arc<Payload>) -> bool {
         self.raw.as_ref().is_some_and(|l| {
-            Arc::ptr_eq(l, p) || (self.is_config() && l.version == p.version && l.fetched_at == p.fetched_at)
+            // The same data `Arc` fetched at the same moment (core may hand out copies of a payload).
+            (Arc::ptr_eq(&l.data, &p.data) && l.fetched_at == p.fetched_at)
+                || (self.is_config() && l.version == p.version && l.fetched_at == p.fetched_at)
         })
     }
 
@@ -173,25 +176,22 @@ impl Drop for Owned {
 }
 
 /// What the fast read function holds of a client.
-pub(crate) struct Shared {
+struct Shared {
     client: Arc<Owned>,
     slots: Arc<Mutex<Slots>>,
 }
 
 /// `flags` of a fast read: the caller has a fallback.
-pub(crate) const READ_FALLBACK: u32 = 1;
+const READ_FALLBACK: u32 = 1;
 /// `flags` of a fast read: only what the cache holds (`Client::peek`), `COLD` when it holds
 /// nothing.
-pub(crate) const READ_WARM_ONLY: u32 = 2;
-/// The read code of a call that could not run (an unknown slot, a panic): a bug, never an
-/// answer about the key.
-pub(crate) const BROKEN: u32 = 7;
+const READ_WARM_ONLY: u32 = 2;
 
 impl Shared {
     /// A read on the JS thread, never waiting: `Client::get_nowait`, or with `READ_WARM_ONLY`
     /// `Client::peek` (`COLD` when nothing is cached). Returns the read code; errors are in the
     /// slot.
-    pub(crate) fn read(&self, slot: u32, flags: u32, ttl_seconds: f64) -> u32 {
+    fn read(&self, slot: u32, flags: u32, ttl_seconds: f64) -> u32 {
         let mut slots = lock(&self.slots);
         let Ok(s) = slots.get(slot) else { return BROKEN };
         let ttl = match opt_seconds("ttl_seconds", ttl_seconds) {
@@ -336,7 +336,7 @@ impl NativeClient {
     #[napi(ts_return_type = "(slot: number, flags: number, ttlSeconds: number) => number")]
     pub fn reader(&self, env: &Env) -> Result<crate::fast::RawFunction> {
         let shared = Shared { client: self.client.clone(), slots: self.slots.clone() };
-        crate::fast::reader(env, shared).map_err(str_err)
+        crate::fast::reader(env, move |slot, flags, ttl| shared.read(slot, flags, ttl)).map_err(str_err)
     }
 
     /// A read that may wait (`Client::get_with`, or `config::get_or_create_config` for a config
@@ -437,10 +437,16 @@ impl NativeClient {
         Ok(promise)
     }
 
-    /// The core's status JSON (snake_case; the JS side renames).
+    /// The core's status JSON (snake_case; the JS side renames); `last_error` also has the
+    /// kind's `code`, so the JS side needs no spelling rule of its own.
     #[napi]
     pub fn status(&self) -> serde_json::Value {
-        self.client.status().to_json()
+        let status = self.client.status();
+        let mut json = status.to_json();
+        if let Some(e) = &status.last_error {
+            json["last_error"]["code"] = e.kind.code().into();
+        }
+        json
     }
 
     /// Calls `callback` on the JS thread after a key's value changes version. The threadsafe

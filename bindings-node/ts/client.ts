@@ -418,7 +418,8 @@ export class Client {
     const raw = this.#native.status() as {
       state: Status['state'];
       since: number;
-      last_error: { kind: string; key: string; message: string; status: number | null } | null;
+      /** The core's error JSON plus the kind's `code` (`NativeClient.status`). */
+      last_error: { code: string; key: string; message: string; status: number | null } | null;
       counters: Record<string, number>;
       keys: number;
       fleet: Record<string, unknown> | null;
@@ -431,14 +432,7 @@ export class Client {
     return {
       state: raw.state,
       since: new Date(raw.since * 1000),
-      lastError: e
-        ? errorFromInfo({
-            code: e.kind.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(),
-            key: e.key,
-            message: e.message,
-            status: e.status ?? undefined,
-          })
-        : null,
+      lastError: e ? errorFromInfo({ ...e, status: e.status ?? undefined }) : null,
       counters: counters as unknown as Status['counters'],
       keys: raw.keys,
       fleet: raw.fleet ?? null,

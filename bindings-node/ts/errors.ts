@@ -41,47 +41,59 @@ export class FailsoftError extends Error {
   }
 }
 
-/** The key does not exist at the source (HTTP 404; a missing prompt, label, env or version). */
-export class NotFoundError extends FailsoftError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('NOT_FOUND', message, details);
-  }
+/** `err.name` is the class name, as for built-in errors (shown by `util.inspect` and stack traces). */
+function named<T extends abstract new (...args: never[]) => unknown>(cls: T, name: string): T {
+  Object.defineProperty(cls, 'name', { value: name, configurable: true });
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+  return cls;
 }
 
-/** The source refused the credentials (HTTP 401/403). */
-export class UnauthorizedError extends FailsoftError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('UNAUTHORIZED', message, details);
-  }
+/** The class of one kind: a `FailsoftError` whose `code` is always `code`. */
+function kindClass<C extends ErrorCode>(code: C, name: string) {
+  const cls = class extends FailsoftError {
+    declare readonly code: C;
+    constructor(message: string, details?: ErrorDetails) {
+      super(code, message, details);
+    }
+  };
+  return named(cls, name);
 }
 
-/** The deadline passed before an answer arrived. */
-export class TimeoutError extends FailsoftError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('TIMEOUT', message, details);
-  }
-}
+type ErrorClass = new (message: string, details?: ErrorDetails) => FailsoftError;
 
-/** Connection refused or reset, DNS failure, HTTP 429 or 5xx. */
-export class UnavailableError extends FailsoftError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('UNAVAILABLE', message, details);
-  }
-}
+/**
+ * One class per core kind, by code, named by the spelling rule of the core's `failsoft::error`
+ * docs (the kind's name + `Error`).
+ */
+const CLASSES = {
+  /** The key does not exist at the source (HTTP 404; a missing prompt, label, env or version). */
+  NOT_FOUND: kindClass('NOT_FOUND', 'NotFoundError'),
+  /** The source refused the credentials (HTTP 401/403). */
+  UNAUTHORIZED: kindClass('UNAUTHORIZED', 'UnauthorizedError'),
+  /** The deadline passed before an answer arrived. */
+  TIMEOUT: kindClass('TIMEOUT', 'TimeoutError'),
+  /** Connection refused or reset, DNS failure, HTTP 429 or 5xx. */
+  UNAVAILABLE: kindClass('UNAVAILABLE', 'UnavailableError'),
+  /** The answer could not be parsed, had the wrong shape, or was over the size cap. */
+  INVALID_RESPONSE: kindClass('INVALID_RESPONSE', 'InvalidResponseError'),
+  /** The caller passed something that cannot work (bad option, bad key, strict template miss). */
+  INVALID_ARGUMENT: kindClass('INVALID_ARGUMENT', 'InvalidArgumentError'),
+} as const satisfies Record<ErrorCode, ErrorClass>;
 
-/** The answer could not be parsed, had the wrong shape, or was over the size cap. */
-export class InvalidResponseError extends FailsoftError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('INVALID_RESPONSE', message, details);
-  }
-}
-
-/** The caller passed something that cannot work (bad option, bad key, strict template miss). */
-export class InvalidArgumentError extends FailsoftError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('INVALID_ARGUMENT', message, details);
-  }
-}
+export const {
+  NOT_FOUND: NotFoundError,
+  UNAUTHORIZED: UnauthorizedError,
+  TIMEOUT: TimeoutError,
+  UNAVAILABLE: UnavailableError,
+  INVALID_RESPONSE: InvalidResponseError,
+  INVALID_ARGUMENT: InvalidArgumentError,
+} = CLASSES;
+export type NotFoundError = InstanceType<typeof NotFoundError>;
+export type UnauthorizedError = InstanceType<typeof UnauthorizedError>;
+export type TimeoutError = InstanceType<typeof TimeoutError>;
+export type UnavailableError = InstanceType<typeof UnavailableError>;
+export type InvalidResponseError = InstanceType<typeof InvalidResponseError>;
+export type InvalidArgumentError = InstanceType<typeof InvalidArgumentError>;
 
 /**
  * `prefetch` could not fetch every key. `failures` maps each failed key to its error, `succeeded`
@@ -99,30 +111,8 @@ export class PrefetchError extends FailsoftError {
   }
 }
 
-// `err.name` is the class name, as for built-in errors (shown by `util.inspect` and stack traces).
-for (const cls of [
-  FailsoftError,
-  NotFoundError,
-  UnauthorizedError,
-  TimeoutError,
-  UnavailableError,
-  InvalidResponseError,
-  InvalidArgumentError,
-  PrefetchError,
-]) {
-  Object.defineProperty(cls.prototype, 'name', { value: cls.name, writable: true, configurable: true });
-}
-
-type ErrorClass = new (message: string, details?: ErrorDetails) => FailsoftError;
-
-const CLASSES: Readonly<Record<ErrorCode, ErrorClass>> = {
-  NOT_FOUND: NotFoundError,
-  UNAUTHORIZED: UnauthorizedError,
-  TIMEOUT: TimeoutError,
-  UNAVAILABLE: UnavailableError,
-  INVALID_RESPONSE: InvalidResponseError,
-  INVALID_ARGUMENT: InvalidArgumentError,
-};
+named(FailsoftError, 'FailsoftError');
+named(PrefetchError, 'PrefetchError');
 
 /** @internal The error a core error info stands for. */
 export function errorFromInfo(info: ErrorInfo): FailsoftError {

@@ -6,36 +6,20 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 
 struct Classes {
-    by_kind: [Py<PyAny>; 6],
+    /// The class of each kind, in `ErrorKind::ALL` order: named `kind.as_str()` (the spelling
+    /// rule of `failsoft::error`).
+    by_kind: Vec<Py<PyAny>>,
     prefetch: Py<PyAny>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
-
-fn index(kind: ErrorKind) -> usize {
-    match kind {
-        ErrorKind::NotFound => 0,
-        ErrorKind::Unauthorized => 1,
-        ErrorKind::Timeout => 2,
-        ErrorKind::Unavailable => 3,
-        ErrorKind::InvalidResponse => 4,
-        ErrorKind::InvalidArgument => 5,
-    }
-}
 
 fn classes(py: Python<'_>) -> PyResult<&Classes> {
     CLASSES.get_or_try_init(py, || {
         let m = py.import("failsoft._errors")?;
         let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(m.getattr(name)?.unbind()) };
         Ok(Classes {
-            by_kind: [
-                get("NotFound")?,
-                get("Unauthorized")?,
-                get("Timeout")?,
-                get("Unavailable")?,
-                get("InvalidResponse")?,
-                get("InvalidArgument")?,
-            ],
+            by_kind: ErrorKind::ALL.iter().map(|k| get(k.as_str())).collect::<PyResult<_>>()?,
             prefetch: get("PrefetchError")?,
         })
     })
@@ -43,7 +27,8 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
 
 /// The exception instance for `e` (not raised), e.g. a value's `.error`.
 pub fn error_object<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>> {
-    let cls = classes(py)?.by_kind[index(e.kind)].bind(py);
+    let at = ErrorKind::ALL.iter().position(|k| *k == e.kind).unwrap_or_default();
+    let cls = classes(py)?.by_kind[at].bind(py);
     let kwargs = PyDict::new(py);
     kwargs.set_item("key", &e.key)?;
     kwargs.set_item("status", e.status)?;

@@ -111,5 +111,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prompt::_prompt_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_shutdown, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The core's error kinds: `failsoft._errors` has one class named after each.
+    m.add("ERROR_KINDS", failsoft::ErrorKind::ALL.map(failsoft::ErrorKind::as_str).to_vec())?;
     Ok(())
 }

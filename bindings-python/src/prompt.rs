@@ -3,7 +3,7 @@
 
 use crate::convert::{from_py, to_frozen, to_plain};
 use crate::errors::to_pyerr;
-use crate::value::{age_seconds, error_or_none};
+use crate::value::error_or_none;
 use failsoft::langchain::{LangchainItem, LangchainPrompt};
 use failsoft::prompt::fallback_prompt;
 use failsoft::{Error, Payload, Prompt, PromptKind, ValueSource};
@@ -68,16 +68,9 @@ impl PyPrompt {
 }
 
 fn source_from_str(s: &str) -> PyResult<ValueSource> {
-    Ok(match s {
-        "fresh" => ValueSource::Fresh,
-        "stale" => ValueSource::Stale,
-        "snapshot" => ValueSource::Snapshot,
-        "fallback" => ValueSource::Fallback,
-        other => {
-            return Err(to_pyerr_msg(format!(
-                "source must be fresh, stale, snapshot or fallback, got {other:?}"
-            )))
-        }
+    ValueSource::parse(s).ok_or_else(|| {
+        let names: Vec<_> = ValueSource::ALL.iter().map(|s| s.as_str()).collect();
+        to_pyerr_msg(format!("source must be one of {}, got {s:?}", names.join(", ")))
     })
 }
 
@@ -254,7 +247,8 @@ impl PyPrompt {
     /// Seconds since the prompt was fetched (now, not at the read); `None` for a fallback.
     #[getter]
     fn age_seconds(&self) -> Option<f64> {
-        age_seconds(self.payload.as_deref(), self.source)
+        // A fallback (or a prompt made by hand) has no payload, so no age.
+        self.payload.as_ref().map(|p| p.age().as_secs_f64())
     }
 
     /// Why the prompt is not fresh from the source (a `failsoft.Error`), or `None`.

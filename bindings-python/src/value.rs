@@ -1,7 +1,7 @@
 //! `failsoft.Value` (what `Client.get` returns) and `failsoft.Change` (what `on_change` passes).
 
 use crate::errors::error_object;
-use failsoft::{Error, Payload, ValueSource};
+use failsoft::Error;
 use pyo3::prelude::*;
 use std::sync::Arc;
 
@@ -10,22 +10,13 @@ use std::sync::Arc;
 #[pyclass(frozen, module = "failsoft", name = "Value")]
 pub struct PyValue {
     pub(crate) data: Py<PyAny>,
-    pub(crate) payload: Arc<Payload>,
-    pub(crate) source: ValueSource,
-    pub(crate) error: Option<Arc<Error>>,
+    /// The core's read: its source, version, age and error answer the getters.
+    pub(crate) read: failsoft::Value,
 }
 
 impl PyValue {
     pub fn new(data: Py<PyAny>, value: &failsoft::Value) -> Self {
-        PyValue { data, payload: value.payload.clone(), source: value.source, error: value.error.clone() }
-    }
-}
-
-/// Seconds since the payload was fetched; `None` for a fallback.
-pub fn age_seconds(payload: Option<&Payload>, source: ValueSource) -> Option<f64> {
-    match (payload, source) {
-        (_, ValueSource::Fallback) | (None, _) => None,
-        (Some(p), _) => Some(p.age().as_secs_f64()),
+        PyValue { data, read: value.clone() }
     }
 }
 
@@ -47,44 +38,40 @@ impl PyValue {
     /// `"fresh"`, `"stale"`, `"snapshot"` or `"fallback"`.
     #[getter]
     fn source(&self) -> &'static str {
-        self.source.as_str()
+        self.read.source.as_str()
     }
 
     /// Whether this is the caller's fallback rather than data from the source or a snapshot.
     #[getter]
     fn is_fallback(&self) -> bool {
-        self.source == ValueSource::Fallback
+        self.read.is_fallback()
     }
 
     /// The source's version number, when it has one.
     #[getter]
     fn version(&self) -> Option<i64> {
-        if self.source == ValueSource::Fallback {
-            None
-        } else {
-            self.payload.version
-        }
+        self.read.version().filter(|_| !self.read.is_fallback())
     }
 
     /// Seconds since the data was fetched (now, not at the read); `None` for a fallback.
     #[getter]
     fn age_seconds(&self) -> Option<f64> {
-        age_seconds(Some(&self.payload), self.source)
+        self.read.age_seconds()
     }
 
     /// Why the value is not fresh from the source (a `failsoft.Error`), or `None`.
     #[getter]
     fn error(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        error_or_none(py, self.error.as_ref())
+        error_or_none(py, self.read.error.as_ref())
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let data = self.data.bind(py).repr()?;
-        let error = match &self.error {
+        let error = match &self.read.error {
             Some(e) => format!(", error={:?}", e.to_string()),
             None => String::new(),
         };
-        Ok(format!("Value({data}, source={:?}, version={:?}{error})", self.source.as_str(), self.version()))
+        Ok(format!("Value({data}, source={:?}, version={:?}{error})", self.source(), self.version()))
     }
 }
 

@@ -23,6 +23,15 @@ def kv_client(sim: Simulator, **options: Any) -> failsoft.Client:
     return failsoft.Client(failsoft.Http(sim.url + "/kv/{key}"), **options)
 
 
+def test_every_core_error_kind_is_the_class_named_after_it() -> None:
+    from failsoft import _native
+
+    assert _native.ERROR_KINDS == ["NotFound", "Unauthorized", "Timeout", "Unavailable", "InvalidResponse", "InvalidArgument"]
+    for kind in _native.ERROR_KINDS:
+        cls = getattr(failsoft, kind)
+        assert issubclass(cls, failsoft.Error) and cls.kind == kind == cls(kind).kind
+
+
 def test_warm_read_returns_the_same_immutable_object(sim: Simulator) -> None:
     with kv_client(sim, ttl_seconds=60) as c:
         first = c.get("settings")

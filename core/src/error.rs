@@ -1,5 +1,18 @@
 //! The one error type of failsoft, mapped once per language (Python exception classes, JS
 //! `Error` with a `code`, C status codes).
+//!
+//! # How each language spells a kind
+//!
+//! Every door derives its names from [`ErrorKind::ALL`] by one rule, never from a list of its own:
+//!
+//! | language | name | `NotFound` becomes |
+//! |----------|------|--------------------|
+//! | Python   | the exception class is [`ErrorKind::as_str`] | `failsoft.NotFound` |
+//! | Node     | `err.code` is [`ErrorKind::code`]; the class is `as_str` + `Error` | `NotFoundError`, `'NOT_FOUND'` |
+//! | C        | the status is `FAILSOFT_` + `code`, numbered 1.. in `ALL`'s order | `FAILSOFT_NOT_FOUND` = 1 |
+//! | JSON     | `"kind"` is `as_str` (status, value and prefetch reports) | `"NotFound"` |
+//!
+//! The [`Error`] JSON (serde) is `{"kind", "key", "message", "status"}`.
 
 use std::fmt;
 use std::time::Duration;
@@ -22,6 +35,16 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of the C status codes (`FAILSOFT_NOT_FOUND` = 1, ...).
+    pub const ALL: [ErrorKind; 6] = [
+        ErrorKind::NotFound,
+        ErrorKind::Unauthorized,
+        ErrorKind::Timeout,
+        ErrorKind::Unavailable,
+        ErrorKind::InvalidResponse,
+        ErrorKind::InvalidArgument,
+    ];
+
     /// The stable name used in status JSON and by every binding (`NotFound`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,9 +76,12 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+crate::serial::serialize_as_str!(ErrorKind);
+
 /// An error with its kind, the key it concerns and a message. Never carries a secret: messages
-/// are built from status codes, URLs without credentials, and parser errors.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// are built from status codes, URLs without credentials, and parser errors. Serialized as
+/// `{"kind", "key", "message", "status"}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Error {
     pub kind: ErrorKind,
     /// The key the error concerns, in its display form (empty when not about a key).
@@ -63,7 +89,8 @@ pub struct Error {
     pub message: String,
     /// The HTTP status behind the error, when there was one.
     pub status: Option<u16>,
-    /// A `Retry-After` the server asked for, when there was one.
+    /// A `Retry-After` the server asked for, when there was one (a retry hint, not reported).
+    #[serde(skip)]
     pub retry_after: Option<Duration>,
 }
 

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod options;
 pub mod prompt;
 mod runtime;
+mod serial;
 pub mod snapshot;
 pub mod source;
 pub mod sources;

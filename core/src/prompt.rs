@@ -324,36 +324,67 @@ impl Prompt {
 
     /// The prompt JSON (see the module documentation).
     pub fn data_json(&self) -> Json {
-        let mut out = json!({
-            "name": self.name,
-            "version": self.version,
-            "type": self.kind.as_str(),
-            "prompt": self.prompt,
-            "config": self.config,
-            "labels": self.labels,
-            "tags": self.tags,
-            "commit_message": self.commit_message,
-        });
-        if let Some(c) = &self.commit {
-            out["commit"] = json!(c);
-        }
-        out
+        serde_json::to_value(self.data()).expect("a prompt always serializes")
     }
 
-    /// The prompt JSON plus `source`, `is_fallback`, `age` (seconds) and `error`, the shape
-    /// bindings hand out.
+    /// The prompt JSON plus `source`, `is_fallback`, `age` (seconds) and `error` (the `Error`
+    /// JSON), the shape bindings hand out (the serde form of `Prompt`).
     pub fn to_json(&self) -> Json {
-        let mut out = self.data_json();
-        out["source"] = json!(self.source.as_str());
-        out["is_fallback"] = json!(self.is_fallback());
-        out["age"] = json!(self.age.map(|a| a.as_secs_f64()));
-        out["error"] = match &self.error {
-            Some(e) => {
-                json!({"kind": e.kind.as_str(), "key": e.key, "message": e.message, "status": e.status})
-            }
-            None => Json::Null,
+        serde_json::to_value(self).expect("a prompt always serializes")
+    }
+
+    fn data(&self) -> PromptData<'_> {
+        PromptData {
+            name: &self.name,
+            version: self.version,
+            kind: self.kind,
+            prompt: &self.prompt,
+            config: &self.config,
+            labels: &self.labels,
+            tags: &self.tags,
+            commit_message: self.commit_message.as_deref(),
+            commit: self.commit.as_deref(),
+        }
+    }
+}
+
+crate::serial::serialize_as_str!(PromptKind);
+
+/// The prompt JSON (the module documentation), `commit` only when there is one.
+#[derive(serde::Serialize)]
+struct PromptData<'a> {
+    name: &'a str,
+    version: i64,
+    #[serde(rename = "type")]
+    kind: PromptKind,
+    prompt: &'a Json,
+    config: &'a Json,
+    labels: &'a [String],
+    tags: &'a [String],
+    commit_message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+}
+
+impl serde::Serialize for Prompt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Read<'a> {
+            #[serde(flatten)]
+            data: PromptData<'a>,
+            source: ValueSource,
+            is_fallback: bool,
+            age: Option<f64>,
+            error: Option<&'a Error>,
+        }
+        let read = Read {
+            data: self.data(),
+            source: self.source,
+            is_fallback: self.is_fallback(),
+            age: self.age.map(|a| a.as_secs_f64()),
+            error: self.error.as_deref(),
         };
-        out
+        read.serialize(serializer)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::stats::Stats;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -53,30 +54,53 @@ pub struct Status {
     pub fleet: Option<crate::fleet::FleetStatus>,
 }
 
+crate::serial::serialize_as_str!(State);
+
 impl Status {
+    /// The status JSON (its serde form, see `impl Serialize`).
     pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a status always serializes")
+    }
+}
+
+/// `status()` as every door reports it (SPEC §4): `{"state", "since" (unix seconds),
+/// "last_error" (the `Error` JSON or null), "counters": {...}, "keys", "fleet"}`.
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Counters {
+            reads: u64,
+            fresh_reads: u64,
+            stale_reads: u64,
+            snapshot_reads: u64,
+            fallback_reads: u64,
+            error_reads: u64,
+            fetches: u64,
+            fetch_errors: u64,
+            coalesced_waits: u64,
+            bytes_fetched: u64,
+        }
         let since = self.since.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        serde_json::json!({
-            "state": self.state.as_str(),
-            "since": since,
-            "last_error": self.last_error.as_ref().map(|e| serde_json::json!({
-                "kind": e.kind.as_str(), "key": e.key, "message": e.message, "status": e.status,
-            })),
-            "counters": {
-                "reads": self.reads,
-                "fresh_reads": self.fresh_reads,
-                "stale_reads": self.stale_reads,
-                "snapshot_reads": self.snapshot_reads,
-                "fallback_reads": self.fallback_reads,
-                "error_reads": self.error_reads,
-                "fetches": self.fetches,
-                "fetch_errors": self.fetch_errors,
-                "coalesced_waits": self.coalesced_waits,
-                "bytes_fetched": self.bytes_fetched,
-            },
-            "keys": self.keys,
-            "fleet": self.fleet.as_ref().map(|f| f.to_json()),
-        })
+        let counters = Counters {
+            reads: self.reads,
+            fresh_reads: self.fresh_reads,
+            stale_reads: self.stale_reads,
+            snapshot_reads: self.snapshot_reads,
+            fallback_reads: self.fallback_reads,
+            error_reads: self.error_reads,
+            fetches: self.fetches,
+            fetch_errors: self.fetch_errors,
+            coalesced_waits: self.coalesced_waits,
+            bytes_fetched: self.bytes_fetched,
+        };
+        let mut s = serializer.serialize_struct("Status", 6)?;
+        s.serialize_field("state", &self.state)?;
+        s.serialize_field("since", &since)?;
+        s.serialize_field("last_error", &self.last_error)?;
+        s.serialize_field("counters", &counters)?;
+        s.serialize_field("keys", &self.keys)?;
+        s.serialize_field("fleet", &self.fleet)?;
+        s.end()
     }
 }
 

@@ -1,7 +1,9 @@
 //! What a read returns: the data plus where it came from.
 
 use crate::error::Error;
-use std::sync::Arc;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use std::ffi::{CStr, CString};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Where a read's value came from.
@@ -18,15 +20,31 @@ pub enum ValueSource {
 }
 
 impl ValueSource {
+    pub const ALL: [ValueSource; 4] =
+        [ValueSource::Fresh, ValueSource::Stale, ValueSource::Snapshot, ValueSource::Fallback];
+
+    /// The source named `name` (its `as_str`); `None` for any other text.
+    pub fn parse(name: &str) -> Option<ValueSource> {
+        ValueSource::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
+        // The names are ASCII C string literals, so the bytes without the NUL are UTF-8.
+        std::str::from_utf8(self.as_c_str().to_bytes()).unwrap_or_default()
+    }
+
+    /// The name NUL-terminated, for C (`failsoft_value_source`).
+    pub fn as_c_str(self) -> &'static CStr {
         match self {
-            ValueSource::Fresh => "fresh",
-            ValueSource::Stale => "stale",
-            ValueSource::Snapshot => "snapshot",
-            ValueSource::Fallback => "fallback",
+            ValueSource::Fresh => c"fresh",
+            ValueSource::Stale => c"stale",
+            ValueSource::Snapshot => c"snapshot",
+            ValueSource::Fallback => c"fallback",
         }
     }
 }
+
+crate::serial::serialize_as_str!(ValueSource);
 
 /// One fetched value, shared (never copied) by every read that returns it. Aligned to its own
 /// cache lines: every warm read bumps its reference count, and two keys read on two cores must
@@ -46,6 +64,9 @@ pub struct Payload {
     pub(crate) fetched_ns: u64,
     /// When the data was fetched (wall clock; snapshots carry this across restarts).
     pub fetched_wall: SystemTime,
+    /// `data` as JSON text, made on first request and shared by every copy of this payload, so
+    /// C's `failsoft_value_json` serializes once per fetch instead of once per read.
+    text: Arc<OnceLock<CString>>,
 }
 
 impl Payload {
@@ -63,6 +84,7 @@ impl Payload {
             fetched_at: Instant::now(),
             fetched_ns,
             fetched_wall: SystemTime::now(),
+            text: Arc::default(),
         }
     }
 
@@ -77,7 +99,15 @@ impl Payload {
         let now = Instant::now();
         let fetched_at = now.checked_sub(age).unwrap_or(now);
         let fetched_ns = crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64);
-        Payload { data: Arc::new(data), version, etag, fetched_at, fetched_ns, fetched_wall }
+        Payload {
+            data: Arc::new(data),
+            version,
+            etag,
+            fetched_at,
+            fetched_ns,
+            fetched_wall,
+            text: Arc::default(),
+        }
     }
 
     /// A payload fetched `age` ago by another process of the fleet (age judged by Redis time).
@@ -95,6 +125,7 @@ impl Payload {
             fetched_at: now.checked_sub(age).unwrap_or(now),
             fetched_ns: crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64),
             fetched_wall: SystemTime::now().checked_sub(age).unwrap_or_else(SystemTime::now),
+            text: Arc::default(),
         }
     }
 
@@ -107,11 +138,20 @@ impl Payload {
             fetched_at: self.fetched_at,
             fetched_ns: self.fetched_ns,
             fetched_wall: self.fetched_wall,
+            text: Arc::default(),
         }
     }
 
     pub fn age(&self) -> Duration {
         self.fetched_at.elapsed()
+    }
+
+    /// The data as compact JSON text, NUL-terminated for C (JSON escapes a NUL inside a string,
+    /// so the text never holds one). Made by the first caller, then shared.
+    pub fn json_text(&self) -> &CStr {
+        self.text.get_or_init(|| {
+            CString::new(self.data.to_string()).expect("compact JSON text never contains a NUL byte")
+        })
     }
 }
 
@@ -155,18 +195,23 @@ impl Value {
         Value { payload: Arc::new(Payload::new(data, None, None)), source: ValueSource::Fallback, error }
     }
 
-    /// The value as JSON with its metadata, the shape the CLI prints and C hands out:
-    /// `{"value", "source", "is_fallback", "version", "age", "error"}`.
+    /// The value as JSON with its metadata (its serde form, see `impl Serialize`).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "value": *self.payload.data,
-            "source": self.source.as_str(),
-            "is_fallback": self.is_fallback(),
-            "version": self.payload.version,
-            "age": self.age_seconds(),
-            "error": self.error.as_ref().map(|e| serde_json::json!({
-                "kind": e.kind.as_str(), "key": e.key, "message": e.message, "status": e.status,
-            })),
-        })
+        serde_json::to_value(self).expect("a value always serializes")
+    }
+}
+
+/// The shape the CLI prints, C hands out and the bindings convert:
+/// `{"value", "source", "is_fallback", "version", "age", "error"}` (`error` is the [`Error`] JSON).
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Value", 6)?;
+        s.serialize_field("value", &*self.payload.data)?;
+        s.serialize_field("source", &self.source)?;
+        s.serialize_field("is_fallback", &self.is_fallback())?;
+        s.serialize_field("version", &self.payload.version)?;
+        s.serialize_field("age", &self.age_seconds())?;
+        s.serialize_field("error", &self.error.as_deref())?;
+        s.end()
     }
 }

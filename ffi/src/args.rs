@@ -110,9 +110,9 @@ pub(crate) fn owned_string(text: String, what: &str) -> Result<*mut c_char, Erro
     })
 }
 
-/// JSON text handed to the caller (serde_json escapes NUL, so this cannot fail).
-pub(crate) fn owned_json(value: &serde_json::Value) -> *mut c_char {
-    crate::error::lossy_cstring(value.to_string()).into_raw()
+/// A core type's serde JSON text handed to the caller (serde_json escapes NUL, so this cannot fail).
+pub(crate) fn owned_json(value: &impl serde::Serialize) -> *mut c_char {
+    crate::error::lossy_cstring(serde_json::to_string(value).unwrap_or_default()).into_raw()
 }
 
 /// Frees a string this library handed out (`char **out` parameters). NULL is ignored.

@@ -4,7 +4,7 @@ use crate::args::{check_json, handle, opt_str_arg, out_arg, owned_json, parse_js
 use crate::error::{landing_pad, Status};
 use crate::listener::{ChangeCallback, Gate};
 use crate::value::Value;
-use failsoft::{ClientSpec, Error, Fallback, Key, ReadOptions};
+use failsoft::{ClientSpec, Error, Fallback, Key, PrefetchError, ReadOptions};
 use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex};
 
@@ -299,10 +299,11 @@ pub unsafe extern "C" fn failsoft_prefetch(
             Some(failsoft::spec::seconds("deadline_seconds", deadline_seconds)?)
         };
         let (report, outcome) = match client.inner.prefetch(&parsed, deadline) {
-            Ok(_) => (prefetch_report(&parsed, &[]), Ok(())),
+            Ok(_) => (PrefetchError { failures: Vec::new(), succeeded: parsed }, Ok(())),
             Err(e) => {
                 let kind = e.failures.first().map_or(failsoft::ErrorKind::Unavailable, |(_, err)| err.kind);
-                (prefetch_report(&e.succeeded, &e.failures), Err(Error::new(kind, e.to_string())))
+                let outcome = Err(Error::new(kind, e.to_string()));
+                (e, outcome)
             }
         };
         if !out_report_json.is_null() {
@@ -310,16 +311,6 @@ pub unsafe extern "C" fn failsoft_prefetch(
             unsafe { out_report_json.write(owned_json(&report)) };
         }
         outcome
-    })
-}
-
-fn prefetch_report(succeeded: &[Key], failures: &[(Key, Error)]) -> serde_json::Value {
-    serde_json::json!({
-        "ok": failures.is_empty(),
-        "succeeded": succeeded.iter().map(Key::canonical).collect::<Vec<_>>(),
-        "failed": failures.iter().map(|(k, e)| serde_json::json!({
-            "key": k.canonical(), "kind": e.kind.as_str(), "message": e.message, "status": e.status,
-        })).collect::<Vec<_>>(),
     })
 }
 
@@ -343,7 +334,7 @@ pub unsafe extern "C" fn failsoft_client_status_json(
         // SAFETY: forwarded contract.
         let out = unsafe { out_arg(out_json, "out_json", std::ptr::null_mut()) }?;
         let client = unsafe { handle(client, "client") }?;
-        *out = owned_json(&client.inner.status().to_json());
+        *out = owned_json(&client.inner.status());
         Ok(())
     })
 }

@@ -144,7 +144,7 @@ pub unsafe extern "C" fn failsoft_prompt_compile_chat(
         let vars = object(variables_json, "variables_json")?;
         let placeholders = object(placeholders_json, "placeholders_json")?;
         let messages = prompt_of(value)?.compile_chat(&vars, &placeholders, strict)?;
-        *out = owned_json(&serde_json::Value::Array(messages));
+        *out = owned_json(&messages);
         Ok(())
     })
 }

@@ -16,15 +16,12 @@ pub const NO_VERSION: i64 = -9_223_372_036_854_775_807 - 1;
 /// client is freed.
 pub struct Value {
     value: failsoft::Value,
-    /// The data as JSON text, made on first request and then kept (a warm read that only checks
-    /// the source or version never serialises).
-    json: OnceLock<CString>,
     error_message: OnceLock<CString>,
 }
 
 impl Value {
     pub(crate) fn new(value: failsoft::Value) -> Value {
-        Value { value, json: OnceLock::new(), error_message: OnceLock::new() }
+        Value { value, error_message: OnceLock::new() }
     }
 
     pub(crate) fn inner(&self) -> &failsoft::Value {
@@ -57,8 +54,9 @@ pub unsafe extern "C" fn failsoft_value_free(value: *mut Value) {
 /// The value's data as compact JSON text: `{"text":"hello"}`, `"fb"`, `[1,2]`, `null`.
 ///
 /// Ownership: borrowed from the value, valid until `failsoft_value_free(value)`; do not free it.
-/// Made on the first call and kept, so later calls are free. NULL when `value` is NULL (the last
-/// error is then `FAILSOFT_INVALID_ARGUMENT`). Thread-safety: any thread, concurrently.
+/// Made once per fetched payload and shared by every handle of it, so later calls are free.
+/// NULL when `value` is NULL (the last error is then `FAILSOFT_INVALID_ARGUMENT`).
+/// Thread-safety: any thread, concurrently.
 ///
 /// # Safety
 /// `value` is NULL or a live value.
@@ -67,7 +65,7 @@ pub unsafe extern "C" fn failsoft_value_json(value: *const Value) -> *const c_ch
     landing_pad_or(std::ptr::null(), || {
         // SAFETY: forwarded contract.
         let v = unsafe { handle(value, "value") }?;
-        Ok(v.json.get_or_init(|| lossy_cstring(v.value.data().to_string())).as_ptr())
+        Ok(v.value.payload.json_text().as_ptr())
     })
 }
 
@@ -86,7 +84,7 @@ pub unsafe extern "C" fn failsoft_value_to_json(value: *const Value, out_json: *
         // SAFETY: forwarded contract.
         let out = unsafe { out_arg(out_json, "out_json", std::ptr::null_mut()) }?;
         let v = unsafe { handle(value, "value") }?;
-        *out = owned_json(&v.value.to_json());
+        *out = owned_json(&v.value);
         Ok(())
     })
 }
@@ -116,13 +114,7 @@ pub unsafe extern "C" fn failsoft_value_source(value: *const Value) -> *const c_
     landing_pad_or(std::ptr::null(), || {
         // SAFETY: forwarded contract.
         let v = unsafe { handle(value, "value") }?;
-        Ok(match v.value.source {
-            failsoft::ValueSource::Fresh => c"fresh",
-            failsoft::ValueSource::Stale => c"stale",
-            failsoft::ValueSource::Snapshot => c"snapshot",
-            failsoft::ValueSource::Fallback => c"fallback",
-        }
-        .as_ptr())
+        Ok(v.value.source.as_c_str().as_ptr())
     })
 }
 

@@ -1,4 +1,9 @@
-"""failsoft's exceptions: one class per kind of the core's error, the same six in every language."""
+"""failsoft's exceptions: one class per kind of the core's error, the same six in every language.
+
+Each class is named after its kind (``ErrorKind::as_str`` in core, whose ``failsoft::error``
+documentation holds the spelling rule of every language); ``kind`` is the class name, and the
+native module maps core's kinds to these classes by that name, so no list of kinds is kept here.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,10 @@ class Error(Exception):
 
     kind: str = "Error"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kind = cls.__name__
+
     def __init__(
         self, message: str = "", *, key: str = "", status: Optional[int] = None, attempts: Optional[List[Any]] = None
     ) -> None:
@@ -55,37 +64,25 @@ def _rebuild(cls: type, message: str, key: str, status: Optional[int]) -> Error:
 class NotFound(Error):
     """The key does not exist at the source (HTTP 404; a missing prompt, label, env or version)."""
 
-    kind = "NotFound"
-
 
 class Unauthorized(Error):
     """The source refused the credentials (HTTP 401/403)."""
-
-    kind = "Unauthorized"
 
 
 class Timeout(Error):
     """The deadline passed before an answer arrived."""
 
-    kind = "Timeout"
-
 
 class Unavailable(Error):
     """Connection refused or reset, DNS failure, HTTP 429 or 5xx."""
-
-    kind = "Unavailable"
 
 
 class InvalidResponse(Error):
     """The answer could not be parsed, had the wrong shape, or was over the size cap."""
 
-    kind = "InvalidResponse"
-
 
 class InvalidArgument(Error):
     """The caller passed something that cannot work (bad option, bad key, strict template miss)."""
-
-    kind = "InvalidArgument"
 
 
 class PrefetchError(Error):

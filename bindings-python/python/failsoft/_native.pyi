@@ -6,6 +6,7 @@ from typing_extensions import disjoint_base
 from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, TypeVar, Union, final
 
 __version__: str
+ERROR_KINDS: List[str]
 
 _C = TypeVar("_C", bound="Client")
 
@@ -24,6 +25,7 @@ __all__ = [
     "_Llm",
     "_ChatStream",
     "__version__",
+    "ERROR_KINDS",
 ]
 
 @final

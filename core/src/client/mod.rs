@@ -71,6 +71,42 @@ impl fmt::Display for PrefetchError {
 
 impl std::error::Error for PrefetchError {}
 
+/// `{"key", "old_version", "new_version", "value"}`, `value` in the `Value` JSON shape.
+impl serde::Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Change", 4)?;
+        m.serialize_field("key", &self.key.canonical())?;
+        m.serialize_field("old_version", &self.old_version)?;
+        m.serialize_field("new_version", &self.new_version)?;
+        m.serialize_field("value", &self.value)?;
+        m.end()
+    }
+}
+
+/// The prefetch report: `{"ok", "succeeded": [key], "failed": [{"key", "kind", "message",
+/// "status"}]}`, keys in canonical form (a successful prefetch is one with no failures).
+impl serde::Serialize for PrefetchError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(serde::Serialize)]
+        struct Failed<'a> {
+            key: String,
+            kind: ErrorKind,
+            message: &'a str,
+            status: Option<u16>,
+        }
+        let failed: Vec<Failed> = (self.failures.iter())
+            .map(|(k, e)| Failed { key: k.canonical(), kind: e.kind, message: &e.message, status: e.status })
+            .collect();
+        let mut m = s.serialize_struct("PrefetchReport", 3)?;
+        m.serialize_field("ok", &self.failures.is_empty())?;
+        m.serialize_field("succeeded", &self.succeeded.iter().map(Key::canonical).collect::<Vec<_>>())?;
+        m.serialize_field("failed", &failed)?;
+        m.end()
+    }
+}
+
 /// A cache over one source. Creating one never touches the network; dropping it (or `close()`)
 /// stops its threads.
 pub struct Client {

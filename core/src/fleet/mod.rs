@@ -57,19 +57,29 @@ pub struct FleetStatus {
 }
 
 impl FleetStatus {
+    /// The fleet part of the status JSON (its serde form, see `impl Serialize`).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "store": self.store,
-            "mode": self.mode.as_str(),
-            "on_store_down": self.on_store_down.as_str(),
-            "redis_url": self.redis_url,
-            "counters": {
-                "adopted": self.adopted, "leased": self.leased, "waited": self.waited,
-                "published": self.published, "restored": self.restored,
-                "store_errors": self.store_errors, "invalidations": self.invalidations,
-                "breaker_opened": self.breaker_opened,
-            },
-        })
+        serde_json::to_value(self).expect("a fleet status always serializes")
+    }
+}
+
+/// `{"store", "mode", "on_store_down", "redis_url" (password redacted), "counters": {...}}`.
+impl serde::Serialize for FleetStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let counters = serde_json::json!({
+            "adopted": self.adopted, "leased": self.leased, "waited": self.waited,
+            "published": self.published, "restored": self.restored,
+            "store_errors": self.store_errors, "invalidations": self.invalidations,
+            "breaker_opened": self.breaker_opened,
+        });
+        let mut s = serializer.serialize_struct("FleetStatus", 5)?;
+        s.serialize_field("store", self.store)?;
+        s.serialize_field("mode", self.mode.as_str())?;
+        s.serialize_field("on_store_down", self.on_store_down.as_str())?;
+        s.serialize_field("redis_url", &self.redis_url)?;
+        s.serialize_field("counters", &counters)?;
+        s.end()
     }
 }
 
