@@ -9,6 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::fleet::{self, Fleet, Got};
 use crate::fork;
 use crate::key::Key;
+use crate::listeners::Listeners;
 use crate::options::{ClientOptions, ReadOptions};
 use crate::runtime::{Handler, Runtime, Timer, TimerKind};
 use crate::snapshot::SnapshotStore;
@@ -33,7 +34,6 @@ pub struct Change {
     pub value: Value,
 }
 
-type Listener = Arc<dyn Fn(&Change) + Send + Sync>;
 type KeyMap = HashMap<Key, Arc<Entry>, foldhash::fast::RandomState>;
 
 /// Keys whose prefetch failed, with why; the keys that succeeded are cached.
@@ -90,8 +90,8 @@ pub(crate) struct Inner {
     snapshots: Option<SnapshotStore>,
     /// The shared store (fleet mode), consulted only on the refresh and cold paths.
     fleet: Option<Fleet>,
-    listeners: ArcSwap<Vec<(u64, Listener)>>,
-    next_listener: AtomicU64,
+    listeners: Listeners<Change>,
+    config_checks: crate::config::Checks,
     me: std::sync::Weak<Inner>,
 }
 
@@ -123,8 +123,8 @@ impl Client {
             health: Health::new(),
             snapshots,
             fleet,
-            listeners: ArcSwap::from_pointee(Vec::new()),
-            next_listener: AtomicU64::new(0),
+            listeners: Listeners::default(),
+            config_checks: Default::default(),
             me: me.clone(),
         });
         Ok(Client { inner })
@@ -199,24 +199,25 @@ impl Client {
     /// Calls `listener` on a library thread after a key's value changes version. A listener that
     /// panics is logged and ignored. Returns an id for [`Client::remove_listener`].
     pub fn on_change(&self, listener: impl Fn(&Change) + Send + Sync + 'static) -> u64 {
-        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
-        let listener: Listener = Arc::new(listener);
-        self.inner.listeners.rcu(|old| {
-            let mut v = Vec::clone(old);
-            v.push((id, listener.clone()));
-            v
-        });
-        id
+        self.inner.listeners.add(listener)
     }
 
-    pub fn remove_listener(&self, id: u64) {
-        self.inner.listeners.rcu(|old| old.iter().filter(|(i, _)| *i != id).cloned().collect::<Vec<_>>());
+    /// Unregisters a listener: once this returns it is not running on another thread and is
+    /// never called again (from inside its own call it returns at once: see `listeners.rs`).
+    /// Whether `id` was registered.
+    pub fn remove_listener(&self, id: u64) -> bool {
+        self.inner.listeners.remove(id)
     }
 
     /// Stops the background threads. Idempotent; returns within about a second even when a
     /// request hangs. Cached values keep being served; nothing is fetched afterwards.
     pub fn close(&self) {
         self.inner.close();
+    }
+
+    /// The configs this client's reads checked (see `config.rs`).
+    pub(crate) fn config_checks(&self) -> &crate::config::Checks {
+        &self.inner.config_checks
     }
 
     pub fn is_closed(&self) -> bool {
@@ -779,11 +780,7 @@ impl Inner {
     }
 
     fn notify(&self, change: Change) {
-        for (_, l) in self.listeners.load().iter() {
-            if catch_unwind(AssertUnwindSafe(|| l(&change))).is_err() {
-                log::error!("an on_change listener panicked for {}; ignored", change.key);
-            }
-        }
+        self.listeners.notify(&change, || log::error!("an on_change listener panicked for {}; ignored", change.key));
     }
 
     fn prefetch(&self, keys: &[Key], deadline: Duration) -> std::result::Result<Vec<Value>, PrefetchError> {
@@ -882,6 +879,9 @@ impl Inner {
     }
 
     fn close(&self) {
+        // Before the idempotence check: a close from inside a listener, then one from the owner,
+        // still leaves no call running once the owner's returns.
+        self.listeners.clear();
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }

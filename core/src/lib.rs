@@ -9,6 +9,7 @@ mod entry;
 pub mod error;
 pub mod fleet;
 mod fork;
+pub(crate) mod listeners;
 pub mod http;
 pub mod key;
 pub mod langchain;
