@@ -780,7 +780,8 @@ impl Inner {
     }
 
     fn notify(&self, change: Change) {
-        self.listeners.notify(&change, || log::error!("an on_change listener panicked for {}; ignored", change.key));
+        self.listeners
+            .notify(&change, || log::error!("an on_change listener panicked for {}; ignored", change.key));
     }
 
     fn prefetch(&self, keys: &[Key], deadline: Duration) -> std::result::Result<Vec<Value>, PrefetchError> {

@@ -130,7 +130,9 @@ pub fn check_fields(key: &Key, fallback: &Map<String, Json>, value: &Value) -> R
 fn check_data(key: &Key, fallback: &Map<String, Json>, data: &Json, version: Option<i64>) -> Result<()> {
     let version = version.map(|v| format!(" (version {v})")).unwrap_or_default();
     if !data.is_object() {
-        return Err(Error::invalid_response(format!("config {key}{version} is not a JSON object")).with_key(key));
+        return Err(
+            Error::invalid_response(format!("config {key}{version} is not a JSON object")).with_key(key)
+        );
     }
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut problems = Vec::new();
@@ -205,7 +207,12 @@ impl Checks {
 
     /// The last check's answer for `value`'s fetched data (and `fallback`, when given); `None`
     /// when that data was not checked yet.
-    fn cached(&self, key: &Key, value: &Value, fallback: Option<&Map<String, Json>>) -> Option<Result<Value>> {
+    fn cached(
+        &self,
+        key: &Key,
+        value: &Value,
+        fallback: Option<&Map<String, Json>>,
+    ) -> Option<Result<Value>> {
         let checks = lock(&self.0);
         let c = checks.get(key).filter(|c| Arc::ptr_eq(&c.raw, &value.payload.data))?;
         if fallback.is_some_and(|f| *f != c.declared) {
@@ -329,7 +336,13 @@ mod tests {
         let e = check_data(&key, &fb, &json!({"model": 4, "stops": "not json"}), Some(2)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidResponse);
         assert_eq!(e.key, "p@env:prod");
-        assert!(e.message.contains("(version 2) is missing field declared in the fallback: temperature"), "{e}");
-        assert!(e.message.contains("model (expected string, got number), stops (expected list, got string)"), "{e}");
+        assert!(
+            e.message.contains("(version 2) is missing field declared in the fallback: temperature"),
+            "{e}"
+        );
+        assert!(
+            e.message.contains("model (expected string, got number), stops (expected list, got string)"),
+            "{e}"
+        );
     }
 }

@@ -20,7 +20,12 @@ impl Source for Counting {
     }
     fn fetch(&self, _req: &FetchRequest<'_>) -> failsoft::Result<Fetched> {
         let version = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(Fetched::Modified(FetchedValue { data: json!({"v": version}), version: Some(version), etag: None, bytes: 1 }))
+        Ok(Fetched::Modified(FetchedValue {
+            data: json!({"v": version}),
+            version: Some(version),
+            etag: None,
+            bytes: 1,
+        }))
     }
 }
 
