@@ -5,7 +5,7 @@ use crate::convert::{
 };
 use crate::fast::BROKEN;
 use crate::waiters;
-use failsoft::config::{config_key, get_or_create_config, ConfigOptions};
+use failsoft::config::{cached_config, config_key, get_or_create_config, ConfigOptions};
 use failsoft::prompt::{prompt_key, Prompt};
 use failsoft::{Change, Client, ClientSpec, Error, Fallback, Key, Payload, ReadOptions, Value, ValueSource};
 use napi::bindgen_prelude::{Function, Object};
@@ -84,13 +84,13 @@ impl Slot {
         matches!(self.kind, Kind::Config { .. })
     }
 
-    /// Whether `p` is the payload this slot converted last. A config read hands out a new payload
-    /// with the cached one's version and fetch time when it parses JSON-text fields.
+    /// Whether `p` is the payload this slot converted last (a config's: the same checked data,
+    /// which the core makes once per version).
     fn same_payload(&self, p: &Arc<Payload>) -> bool {
         self.raw.as_ref().is_some_and(|l| {
-            // The same data `Arc` fetched at the same moment (core may hand out copies of a payload).
-            (Arc::ptr_eq(&l.data, &p.data) && l.fetched_at == p.fetched_at)
-                || (self.is_config() && l.version == p.version && l.fetched_at == p.fetched_at)
+            // The same data `Arc` fetched at the same moment (core may hand out copies of a payload);
+            // a config's checked data is made once per version, so its pointer alone is enough.
+            Arc::ptr_eq(&l.data, &p.data) && (l.fetched_at == p.fetched_at || self.is_config())
         })
     }
 
@@ -207,12 +207,13 @@ impl Shared {
         }
         // The cache's value, fresh or stale, without counting or starting anything when there is
         // none (nor with TTL 0, which fetches on every read): then the read must wait.
-        let Some(v) = self.client.peek(&s.key, ttl) else { return COLD };
-        // A config slot answers only while the payload is the one it checked last (a new
-        // version goes through `readWait` once).
-        if s.is_config() && !s.same_payload(&v.payload) {
-            return COLD;
-        }
+        // A config answers only once the core checked its version against this slot's fields (a
+        // new version goes through `readWait` once).
+        let warm = match &s.kind {
+            Kind::Config { fields } => cached_config(&self.client, &s.key, ttl, Some(fields)),
+            _ => self.client.peek(&s.key, ttl),
+        };
+        let Some(v) = warm else { return COLD };
         s.apply(Ok(v))
     }
 }

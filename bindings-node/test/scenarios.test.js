@@ -174,3 +174,33 @@ describe('template vectors (tests/scenarios/templates.json)', () => {
     });
   }
 });
+
+describe('config scenarios (tests/scenarios/config.json)', () => {
+  const config = JSON.parse(fs.readFileSync(path.join(SCENARIOS, 'config.json'), 'utf8'));
+  for (const sc of config.scenarios) {
+    test(sc.name, async () => {
+      const sim = await startSim(config.fixture);
+      for (const f of sc.faults ?? []) await sim.fault(f.route, f.mode);
+      const client = new Client({ source: failsoft.opik({ baseUrl: sim.url, projectName: 'agent' }), coldDeadlineSeconds: 2 });
+      try {
+        const read = client.getOrCreateConfig({ fallback: sc.fallback, env: sc.env, version: sc.version });
+        if (sc.expect_error) {
+          await assert.rejects(read, (e) => {
+            assert.ok(e instanceof FailsoftError, `${sc.name}: ${e}`);
+            assert.equal(e.code, code(sc.expect_error.kind), `${sc.name}: ${e.message}`);
+            if ('key' in sc.expect_error) assert.equal(e.key, sc.expect_error.key, sc.name);
+            for (const s of sc.expect_error.contains ?? []) assert.ok(e.message.includes(s), `${sc.name}: ${e.message} lacks ${s}`);
+            return true;
+          });
+          return;
+        }
+        const cfg = await read;
+        assert.equal(cfg.isFallback, sc.expect.source === 'fallback', sc.name);
+        for (const [field, want] of Object.entries(sc.expect.value)) assert.deepStrictEqual(cfg[field], want, `${sc.name}: ${field}`);
+      } finally {
+        await client.close();
+        sim.stop();
+      }
+    });
+  }
+});

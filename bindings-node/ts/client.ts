@@ -16,7 +16,6 @@ import {
   errorFromInfo,
   FailsoftError,
   InvalidArgumentError,
-  InvalidResponseError,
   PrefetchError,
   toFailsoftError,
 } from './errors';
@@ -258,28 +257,13 @@ function typeName(v: unknown): string {
 }
 
 /**
- * The config kind of one fallback: a value from the backend must have every field the fallback
- * declares (the core checks that) with the fallback's JS type (checked here: the core leaves
- * types to each language). A `null` in the fallback accepts anything.
+ * The config kind: the core checked a value from the backend against the fallback (every
+ * declared field present, with the fallback's JSON type) and hands out its data once per version.
  */
-function configKind<T extends object>(key: string, fallback: T): Kind<Config<T>, Config<T>> {
-  const declared = Object.entries(fallback);
+function configKind<T extends object>(): Kind<Config<T>, Config<T>> {
   return {
     fallback: (_s, options) => Object.freeze({ ...(options.fallback as T), isFallback: true }),
-    convert: (data, version) => {
-      const obj = data as Record<string, unknown>;
-      const wrong: string[] = [];
-      for (const [name, fb] of declared) {
-        if (fb === null || fb === undefined) continue;
-        const got = obj[name];
-        if (typeName(got) !== typeName(fb)) wrong.push(`${name} (expected ${typeName(fb)}, got ${typeName(got)})`);
-      }
-      if (wrong.length > 0) {
-        const v = version === null ? '' : ` (version ${version})`;
-        throw new InvalidResponseError(`config ${key}${v} has mistyped fields: ${wrong.join(', ')}`, { key });
-      }
-      return Object.freeze({ ...deepFreeze(obj), isFallback: false }) as unknown as Config<T>;
-    },
+    convert: (data) => Object.freeze({ ...deepFreeze(data as T), isFallback: false }) as Config<T>,
     make: (config) => config,
   };
 }
@@ -455,14 +439,20 @@ export class Client {
    */
   onChange(listener: (change: Change) => void): () => void {
     if (typeof listener !== 'function') throw new InvalidArgumentError('onChange takes a function');
+    // Changes reach the JS thread through a queue: one queued before the removal is dropped here.
+    let listening = true;
     const id = this.#native.onChange((c: ChangeEvent) => {
+      if (!listening) return;
       try {
         listener({ key: c.key, oldVersion: c.oldVersion ?? null, newVersion: c.newVersion ?? null, value: c.value });
       } catch (e) {
         debug('an onChange listener threw for %s; ignored: %s', c.key, e);
       }
     });
-    return () => this.#native.removeListener(id);
+    return () => {
+      listening = false;
+      this.#native.removeListener(id);
+    };
   }
 
   /**
@@ -521,9 +511,9 @@ export class Client {
     s = this.#configs.get(text);
     if (s === undefined) {
       const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
-      const key = `${env !== undefined ? `@env:${env}` : v !== undefined ? `@version:${v}` : ''}`;
-      const slot = this.#call(key, () => this.#native.configSlot(env, v, fields));
-      s = new Slot(slot, key, configKind(key, fallback)) as Slot;
+      // Errors name the key as the core writes it (the slot's own key is for bug reports only).
+      const slot = this.#call('', () => this.#native.configSlot(env, v, fields));
+      s = new Slot(slot, 'config', configKind()) as Slot;
       this.#configs.set(text, s);
     }
     if (byKey === undefined) {

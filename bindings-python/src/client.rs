@@ -17,7 +17,7 @@ use crate::errors::{prefetch_error, to_pyerr};
 use crate::lifecycle::{shutting_down, with_python};
 use crate::prompt::{PromptData, PyPrompt};
 use crate::value::{PyChange, PyValue};
-use failsoft::config::{config_key, get_or_create_config, ConfigOptions};
+use failsoft::config::{cached_config, config_key, get_or_create_config, ConfigOptions};
 use failsoft::prompt::{prompt_key, PromptRequest};
 use failsoft::spec::seconds;
 use failsoft::{ClientSpec, Error, Fallback, Key, Payload, Prompt, PromptKind, ReadOptions, ValueSource};
@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What a read sends to the core: a JSON value, or a Python callable to call only when needed.
 enum FallbackSpec {
@@ -235,14 +235,15 @@ fn recent_put(
     drop(old); // outside the lock: dropping Python objects may run arbitrary code
 }
 
-/// An `on_change` callback, shared by the client (for the GC) and the core's listener.
+/// An `on_change` callback, shared by the client and the core's listener: the GC sees the one
+/// strong reference through the client and may clear it (`__clear__` cannot wait for a call under
+/// way, so it empties the slot instead of removing the listener).
 type ListenerSlot = Arc<Mutex<Option<Py<PyAny>>>>;
 
-/// A config slot is matched on the payload's version and fetch time: the core hands out a new
-/// payload when it parses JSON text fields of a config, with the cached payload's dates.
+/// The `failsoft.Value` of a config's checked data (the core checks a version once and hands out
+/// the same `data` for it).
 struct ConfigSlot {
-    version: Option<i64>,
-    fetched_at: Instant,
+    data: Arc<Json>,
     obj: Py<PyAny>,
 }
 
@@ -683,7 +684,7 @@ impl PyClient {
     /// The config value behind `failsoft.Client.get_or_create_config`: `fallback_fields` is a
     /// zero-argument function returning the fallback's fields as a JSON dict (called only when
     /// the cache cannot answer). Returns a `failsoft.Value`, the same object while the config's
-    /// version is unchanged.
+    /// version is unchanged, and the key's text (for errors).
     #[pyo3(signature = (fallback_fields, env = None, version = None, ttl_seconds = None, create = true))]
     fn _read_config(
         &self,
@@ -693,7 +694,7 @@ impl PyClient {
         version: Option<&Bound<'_, PyAny>>,
         ttl_seconds: Option<f64>,
         create: bool,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<(Py<PyAny>, String)> {
         let version = match version.filter(|v| !v.is_none()) {
             None => None,
             Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?),
@@ -705,12 +706,9 @@ impl PyClient {
         };
         let key = config_key("", env, version.as_deref()).map_err(|e| to_pyerr(py, &e))?;
         let ttl = opt_seconds("ttl_seconds", ttl_seconds)?;
-        if let Some(v) = self.core().peek(&key, ttl) {
-            let slots = lock(&self.configs);
-            if let Some(s) = slots.get(&key) {
-                if s.version == v.payload.version && s.fetched_at == v.payload.fetched_at {
-                    return Ok(s.obj.clone_ref(py));
-                }
+        if let Some(v) = cached_config(self.core(), &key, ttl, None) {
+            if let Some(s) = lock(&self.configs).get(&key).filter(|s| Arc::ptr_eq(&s.data, &v.payload.data)) {
+                return Ok((s.obj.clone_ref(py), key.to_string()));
             }
         }
         let fields = match from_py(&fallback_fields.call0()?, "fallback")? {
@@ -724,15 +722,11 @@ impl PyClient {
         let data = to_frozen(py, value.data())?.unbind();
         let obj = Py::new(py, PyValue::new(data, &value))?.into_any();
         if !value.is_fallback() {
-            let slot = ConfigSlot {
-                version: value.payload.version,
-                fetched_at: value.payload.fetched_at,
-                obj: obj.clone_ref(py),
-            };
-            let old = lock(&self.configs).insert(key, slot);
+            let slot = ConfigSlot { data: value.payload.data.clone(), obj: obj.clone_ref(py) };
+            let old = lock(&self.configs).insert(key.clone(), slot);
             drop(old);
         }
-        Ok(obj)
+        Ok((obj, key.to_string()))
     }
 
     /// Fetches `keys` in parallel, each bounded by `deadline_seconds` (default: the cold
@@ -782,18 +776,16 @@ impl PyClient {
         id
     }
 
-    /// Stops calling a callback registered with `on_change`.
-    fn remove_listener(&self, id: u64) {
-        self.core().remove_listener(id);
+    /// Stops calling a callback registered with `on_change`: once this returns it is not running
+    /// on another thread and is never called again (the core's listener registry).
+    fn remove_listener(&self, py: Python<'_>, id: u64) {
+        // Without the GIL: a call under way on another thread needs it to finish.
+        py.detach(|| self.core().remove_listener(id));
         let removed: Vec<_> = {
             let mut l = lock(&self.listeners);
-            let (gone, kept): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut *l).into_iter().partition(|(i, _)| *i == id);
-            *l = kept;
-            gone
+            l.iter().position(|(i, _)| *i == id).map(|at| l.remove(at)).into_iter().collect()
         };
-        let callbacks: Vec<_> = removed.iter().map(|(_, slot)| lock(slot).take()).collect();
-        drop(callbacks);
+        drop(removed); // outside the lock: dropping a callable may run arbitrary code
     }
 
     // A callback that refers to its client (a closure, a bound method) makes a cycle through the
@@ -811,12 +803,10 @@ impl PyClient {
     }
 
     fn __clear__(&self) {
+        // The core's listeners stay registered (removing waits for calls under way, which need
+        // the GIL the GC holds); with their slots empty they do nothing until the client closes.
         let removed = std::mem::take(&mut *lock(&self.listeners));
-        let mut callbacks = Vec::with_capacity(removed.len());
-        for (id, slot) in &removed {
-            self.core().remove_listener(*id);
-            callbacks.push(lock(slot).take());
-        }
+        let callbacks: Vec<_> = removed.iter().map(|(_, slot)| lock(slot).take()).collect();
         drop(callbacks);
     }
 

@@ -243,6 +243,30 @@ def test_on_change_runs_callbacks_and_logs_their_errors(sim: Simulator, caplog: 
             c.remove_listener(bad_id)
 
 
+def test_remove_listener_waits_for_a_call_under_way_and_none_follows(sim: Simulator) -> None:
+    inside = threading.Event()
+    calls: List[int] = []
+
+    def slow(change: failsoft.Change) -> None:
+        calls.append(1)
+        inside.set()
+        time.sleep(0.3)  # releases the GIL: remove_listener runs meanwhile
+        inside.clear()
+
+    with kv_client(sim, ttl_seconds=0.05) as c:
+        listener = c.on_change(slow)
+        c.get("greeting")
+        sim.set_kv("greeting", {"text": "v2"}, 2)
+        poll(lambda: (c.get("greeting"), inside.is_set())[1], timeout=5)
+        c.remove_listener(listener)  # from the main thread, with the GIL: must not deadlock
+        assert not inside.is_set(), "the callback still ran after remove_listener returned"
+        n = len(calls)
+        sim.set_kv("greeting", {"text": "v3"}, 3)
+        poll(lambda: c.get("greeting").version == 3, timeout=5)
+        time.sleep(0.1)
+        assert len(calls) == n, "called after remove_listener returned"
+
+
 def test_core_logs_reach_python_logging(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="failsoft"):
         with kv_client(sim, ttl_seconds=0.1) as c:

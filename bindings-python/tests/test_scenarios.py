@@ -235,3 +235,43 @@ def test_llm_scenario(scenario: Dict[str, Any]) -> None:
             assert [a.error_class for a in out["attempts"]] == expect["classes"], f"{name}: {out['attempts']}"
         for target, n in expect.get("hits", {}).items():
             assert sim.count(f"/t/{target}/v1/chat/completions") == n, f"{name}: hits on {target}"
+
+
+# config.json: typed configuration (SPEC §7) through Client.get_or_create_config. Every field is
+# annotated `Any`, so what is checked is the core's type rule, not Python's annotations.
+CONFIG = load_json("config.json")
+
+
+def _config_class(fallback: Dict[str, Any]) -> type:
+    return type("ScenarioConfig", (failsoft.Config,), {"__annotations__": {k: Any for k in fallback}, **fallback})
+
+
+@pytest.mark.parametrize("scenario", CONFIG["scenarios"], ids=[s["name"] for s in CONFIG["scenarios"]])
+def test_config_scenario(scenario: Dict[str, Any]) -> None:
+    name = scenario["name"]
+    with Simulator(CONFIG["fixture"]) as sim:
+        for f in scenario.get("faults", []):
+            sim.fault(**f)
+        source = failsoft.Opik(base_url=sim.url, project_name="agent")
+        with failsoft.Client(source, cold_deadline_seconds=2) as client:
+            fallback = _config_class(scenario["fallback"])()
+            read = lambda: client.get_or_create_config(  # noqa: E731
+                fallback, env=scenario.get("env"), version=scenario.get("version")
+            )
+            want = scenario.get("expect_error")
+            if want is not None:
+                with pytest.raises(failsoft.Error) as info:
+                    read()
+                assert info.value.kind == want["kind"], f"{name}: {info.value!r}"
+                if "key" in want:
+                    assert info.value.key == want["key"], f"{name}: {info.value!r}"
+                for text in want.get("contains", []):
+                    assert text in str(info.value), f"{name}: {text!r} not in {info.value}"
+                return
+            cfg = read()
+            expect = scenario["expect"]
+            assert cfg.is_fallback == (expect["source"] == "fallback"), name
+            if "is_fallback" in expect:
+                assert cfg.is_fallback == expect["is_fallback"], name
+            for field, value in expect["value"].items():
+                assert getattr(cfg, field) == value, f"{name}: {field} = {getattr(cfg, field)!r}"

@@ -12,6 +12,7 @@ mod fork;
 pub mod http;
 pub mod key;
 pub mod langchain;
+pub(crate) mod listeners;
 pub mod llm;
 pub mod logging;
 pub mod options;

@@ -129,10 +129,10 @@ impl Payload {
         }
     }
 
-    /// The same fetch (times, version, validator) with other data.
-    pub fn with_data(&self, data: serde_json::Value) -> Payload {
+    /// The same fetch (times, version, validator) with other data (owned or already shared).
+    pub fn with_data(&self, data: impl Into<Arc<serde_json::Value>>) -> Payload {
         Payload {
-            data: Arc::new(data),
+            data: data.into(),
             version: self.version,
             etag: self.etag.clone(),
             fetched_at: self.fetched_at,

@@ -464,3 +464,33 @@ fn the_opik_ttl_variable_sets_the_default_ttl() {
     std::env::remove_var("OPIK_CONFIG_TTL_SECONDS");
     assert_eq!(c.ttl(), Duration::from_secs(9));
 }
+
+#[test]
+fn a_config_is_checked_once_per_version_and_every_read_of_it_shares_the_checked_data() {
+    let sim = Simulator::start(fixture(true));
+    let c = Client::new(source(&sim, true), options(Duration::from_millis(150))).unwrap();
+    let key = Key::new("agent");
+    sim.publish_blueprint(
+        "agent",
+        json!([{"key": "stops", "value": "[\"a\"]", "type": "string"}]),
+        &["prod"],
+    );
+    // JSON text parsed into a list: the checked data differs from the fetched data, yet two reads
+    // of one version share it (bindings convert it once, comparing the `data` pointer).
+    let fb = obj(json!({"stops": []}));
+    let read = || get_or_create_config(&c, &key, &fb, ConfigOptions::default()).unwrap();
+    let first = read();
+    assert_eq!(first.data(), &json!({"stops": ["a"]}));
+    let again = read();
+    assert!(Arc::ptr_eq(&first.payload.data, &again.payload.data), "checked once for one version");
+    let warm =
+        failsoft::config::cached_config(&c, &key, None, Some(&fb)).expect("the checked config is cached");
+    assert!(Arc::ptr_eq(&first.payload.data, &warm.payload.data));
+    sim.publish_blueprint(
+        "agent",
+        json!([{"key": "stops", "value": "[\"b\"]", "type": "string"}]),
+        &["prod"],
+    );
+    assert!(poll_until(Duration::from_secs(5), || read().data() == &json!({"stops": ["b"]})));
+    assert!(!Arc::ptr_eq(&first.payload.data, &read().payload.data), "a new version is checked anew");
+}

@@ -3,6 +3,7 @@
 mod common;
 
 use common::Sim;
+use failsoft::config::{config_key, get_or_create_config, ConfigOptions};
 use failsoft::sources::HttpSource;
 use failsoft::{Client, ClientOptions, Error, Key, ReadOptions, Value};
 use serde_json::{json, Value as Json};
@@ -149,4 +150,57 @@ fn shared_cache_scenarios() {
             });
         }
     });
+}
+
+/// tests/scenarios/config.json: one config read per scenario (format in its README).
+#[test]
+fn shared_config_scenarios() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/scenarios/config.json");
+    let doc: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let scenarios = doc["scenarios"].as_array().unwrap();
+    assert!(scenarios.len() >= 8);
+    std::thread::scope(|s| {
+        for sc in scenarios {
+            let fixture = doc["fixture"].clone();
+            s.spawn(move || run_config_scenario(&Sim::with_fixture(fixture), sc));
+        }
+    });
+}
+
+fn run_config_scenario(sim: &Sim, sc: &Json) {
+    let name = sc["name"].as_str().unwrap();
+    for f in sc.get("faults").and_then(Json::as_array).into_iter().flatten() {
+        sim.fault(f["route"].as_str().unwrap(), f["mode"].as_str().unwrap());
+    }
+    let spec = json!({
+        "source": {"kind": "opik", "base_url": sim.url(), "project_name": "agent"},
+        "cold_deadline_seconds": 2,
+    });
+    let client = failsoft::ClientSpec::from_value(spec).and_then(|s| s.build()).unwrap();
+    let key = config_key("", sc["env"].as_str(), sc["version"].as_str()).unwrap();
+    let fallback = sc["fallback"].as_object().unwrap();
+    let read = get_or_create_config(&client, &key, fallback, ConfigOptions::default());
+    match (read, sc.get("expect_error")) {
+        (Err(e), Some(want)) => {
+            assert_eq!(e.kind.as_str(), want["kind"].as_str().unwrap(), "{name}: {e}");
+            if let Some(k) = want.get("key") {
+                assert_eq!(json!(e.key), *k, "{name}: {e}");
+            }
+            for text in want.get("contains").and_then(Json::as_array).into_iter().flatten() {
+                assert!(e.message.contains(text.as_str().unwrap()), "{name}: {text} not in {e}");
+            }
+        }
+        (Ok(v), Some(_)) => panic!("{name}: expected an error, got {:?}", v.to_json()),
+        (Err(e), None) => panic!("{name}: {e}"),
+        (Ok(v), None) => {
+            let expect = &sc["expect"];
+            assert_eq!(json!(v.source.as_str()), expect["source"], "{name}");
+            if let Some(f) = expect.get("is_fallback") {
+                assert_eq!(json!(v.is_fallback()), *f, "{name}");
+            }
+            for (field, want) in expect["value"].as_object().unwrap() {
+                assert_eq!(v.data().get(field), Some(want), "{name}: field {field} of {}", v.data());
+            }
+        }
+    }
 }

@@ -2,11 +2,10 @@
 
 use crate::args::{check_json, handle, opt_str_arg, out_arg, owned_json, parse_json, str_arg};
 use crate::error::{landing_pad, Status};
-use crate::listener::{ChangeCallback, Gate};
+use crate::listener::{CListener, ChangeCallback};
 use crate::value::Value;
 use failsoft::{ClientSpec, Error, Fallback, Key, PrefetchError, ReadOptions};
 use std::ffi::{c_char, c_void};
-use std::sync::{Arc, Mutex};
 
 /// A cache over one source (HTTP JSON endpoint, JSON file, Langfuse, Opik), with background
 /// refresh, snapshots and fallbacks.
@@ -16,14 +15,6 @@ use std::sync::{Arc, Mutex};
 /// `failsoft_client_free`, which must be the last call on it.
 pub struct Client {
     pub(crate) inner: failsoft::Client,
-    /// The gates of the C callbacks registered with `failsoft_client_on_change`.
-    listeners: Mutex<Vec<(u64, Arc<Gate>)>>,
-}
-
-impl Client {
-    fn listeners(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Arc<Gate>)>> {
-        self.listeners.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// Creates a client from options given as JSON. Never touches the network and starts no thread
@@ -68,7 +59,7 @@ pub unsafe extern "C" fn failsoft_client_new(
         let out = unsafe { out_arg(out_client, "out_client", std::ptr::null_mut()) }?;
         let text = unsafe { str_arg(options_json, "options_json") }?;
         let inner = ClientSpec::from_json(text)?.build()?;
-        *out = Box::into_raw(Box::new(Client { inner, listeners: Mutex::new(Vec::new()) }));
+        *out = Box::into_raw(Box::new(Client { inner }));
         Ok(())
     })
 }
@@ -129,14 +120,9 @@ pub unsafe extern "C" fn failsoft_client_free(client: *mut Client) {
     }
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: the pointer came from `failsoft_client_new` per the caller's contract.
-        let client = unsafe { Box::from_raw(client) };
-        client.inner.close();
-        // A fetch thread may outlive the client (core lets a late answer land), so the callbacks
-        // are shut off here rather than trusted to stop with it.
-        for (_, gate) in client.listeners().drain(..) {
-            gate.close();
-        }
-        drop(client);
+        // Closing unregisters the change callbacks, waiting for calls under way (core's
+        // listener registry), even those of a fetch thread that outlives the client.
+        unsafe { Box::from_raw(client) }.inner.close();
     }));
 }
 
@@ -369,11 +355,8 @@ pub unsafe extern "C" fn failsoft_client_on_change(
         // SAFETY: forwarded contract.
         let client = unsafe { handle(client, "client") }?;
         let callback = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
-        let gate = Arc::new(Gate::new(callback, user_data));
-        let mut listeners = client.listeners();
-        let g = gate.clone();
-        let id = client.inner.on_change(move |change| g.call(change));
-        listeners.push((id, gate));
+        let listener = CListener { callback, user_data };
+        let id = client.inner.on_change(move |change| listener.call(change));
         if !out_listener_id.is_null() {
             // SAFETY: writable per the contract.
             unsafe { out_listener_id.write(id) };
@@ -396,16 +379,9 @@ pub unsafe extern "C" fn failsoft_client_remove_listener(client: *const Client, 
     landing_pad(|| {
         // SAFETY: forwarded contract.
         let client = unsafe { handle(client, "client") }?;
-        let gate = {
-            let mut listeners = client.listeners();
-            let at = listeners
-                .iter()
-                .position(|(id, _)| *id == listener_id)
-                .ok_or_else(|| Error::not_found(format!("no change listener with id {listener_id}")))?;
-            listeners.remove(at).1
-        };
-        client.inner.remove_listener(listener_id);
-        gate.close();
+        if !client.inner.remove_listener(listener_id) {
+            return Err(Error::not_found(format!("no change listener with id {listener_id}")));
+        }
         Ok(())
     })
 }

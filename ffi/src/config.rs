@@ -17,9 +17,9 @@ use std::ffi::c_char;
 ///   fallback when the project has no config.
 /// - `fallback_json`: a JSON object declaring the fields: it seeds a config that does not exist
 ///   yet and is served when the backend cannot answer. A value from the backend must carry every
-///   declared field, else `FAILSOFT_INVALID_RESPONSE` naming the missing ones (never filled in
-///   from the fallback). Lists and objects the backend stores as JSON text come back parsed when
-///   the fallback declares a list or an object there.
+///   declared field with the fallback's JSON type (core's `config` rule: one number type, a null
+///   declares any type), else `FAILSOFT_INVALID_RESPONSE` naming each missing or mistyped field
+///   (never filled in from the fallback). Lists and objects stored as JSON text come back parsed.
 ///
 /// Errors: `FAILSOFT_NOT_FOUND` when the config does not exist and was not created (an explicit
 /// env or version that is missing): a fallback covers a backend that cannot answer, not a config

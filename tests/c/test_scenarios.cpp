@@ -1,4 +1,4 @@
-// The shared read-path scenarios (tests/scenarios/cache.json, format in
+// The shared scenarios (tests/scenarios/cache.json, llm.json, config.json; format in
 // tests/scenarios/README.md) run through the C ABI, each against a new failsoft-sim.
 
 #include <vector>
@@ -298,6 +298,63 @@ std::vector<json> llm_scenarios() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Llm, LlmScenario, ::testing::ValuesIn(llm_scenarios()),
+                         [](const auto &info) { return test_name(info.param["name"]); });
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// tests/scenarios/config.json: typed configuration (SPEC §7), through failsoft_get_config.
+
+namespace {
+
+const json &config_file() {
+  static const json file = load_json("tests/scenarios/config.json");
+  return file;
+}
+
+class ConfigScenario : public ::testing::TestWithParam<json> {};
+
+TEST_P(ConfigScenario, RunsThroughTheCAbi) {
+  const json &sc = GetParam();
+  const std::string name = sc["name"];
+  Simulator sim(config_file()["fixture"]);
+  const json faults = sc.value("faults", json::array());
+  for (const json &f : faults) sim.control("POST", "/_sim/fault", f);
+  json options = {{"source", {{"kind", "opik"}, {"base_url", sim.url()}, {"project_name", "agent"}}},
+                  {"cold_deadline_seconds", 2}};
+  Client client = make_client(options);
+  const std::string env = sc.value("env", ""), version = sc.value("version", "");
+  failsoft_value *raw = nullptr;
+  failsoft_status st = failsoft_get_config(client.get(), nullptr, sc.contains("env") ? env.c_str() : nullptr,
+                                           sc.contains("version") ? version.c_str() : nullptr,
+                                           sc["fallback"].dump().c_str(), &raw);
+  Value value(raw);
+  if (sc.contains("expect_error")) {
+    const json &want = sc["expect_error"];
+    ASSERT_EQ(status_text(st), status_text(status_of_kind(want["kind"]))) << name;
+    EXPECT_EQ(value, nullptr) << name;
+    std::string message = failsoft_last_error_message();
+    std::vector<std::string> texts;
+    if (want.contains("key")) texts.push_back(want["key"]);
+    for (const json &t : want.value("contains", json::array())) texts.push_back(t);
+    for (const std::string &t : texts) EXPECT_NE(message.find(t), std::string::npos) << name << ": " << message;
+    return;
+  }
+  ASSERT_EQ(st, FAILSOFT_OK) << name << ": " << failsoft_last_error_message();
+  const json &expect = sc["expect"];
+  EXPECT_EQ(json(failsoft_value_source(value.get())), expect["source"]) << name;
+  EXPECT_EQ(failsoft_value_is_fallback(value.get()), expect["source"] == "fallback") << name;
+  json data = data_of(value.get());
+  for (auto &[field, want] : expect["value"].items()) EXPECT_EQ(data[field], want) << name << ": " << field;
+}
+
+std::vector<json> config_scenarios() {
+  std::vector<json> out;
+  for (const json &s : config_file()["scenarios"]) out.push_back(s);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, ConfigScenario, ::testing::ValuesIn(config_scenarios()),
                          [](const auto &info) { return test_name(info.param["name"]); });
 
 }  // namespace

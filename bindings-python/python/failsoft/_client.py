@@ -62,7 +62,7 @@ class Client(_NativeClient):
                 memo.append(fb)  # type: ignore[arg-type]
             return memo[0]
 
-        value: Value = self._read_config(lambda: resolve()._failsoft_json(), env, version, ttl_seconds)
+        value, key = self._read_config(lambda: resolve()._failsoft_json(), env, version, ttl_seconds)
         if value.is_fallback:
             return resolve()._as_fallback()
         token = type(fallback) if isinstance(fallback, Config) else fallback
@@ -71,14 +71,7 @@ class Client(_NativeClient):
         hit = cache.get((env, version))
         if hit is not None and hit[0] is value and hit[1] is token:
             return hit[2]  # type: ignore[no-any-return]
-        cfg = type(resolve())._from_value(value, key=_config_key(env, version))
+        cfg = type(resolve())._from_value(value, key=key)
         cache[(env, version)] = (value, token, cfg)
         return cfg
 
-
-def _config_key(env: Optional[str], version: Union[str, int, None]) -> str:
-    if env is not None:
-        return f"@env:{env}"
-    if version is not None:
-        return f"@version:{version}"
-    return ""

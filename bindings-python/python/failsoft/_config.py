@@ -1,8 +1,9 @@
 """Typed configuration (SPEC §7): subclass ``failsoft.Config`` with annotated fields.
 
-The core checks that a value from the backend carries every field the fallback declares and
-parses JSON-text fields into lists and objects; this module only does what is about Python
-types: it coerces and validates each field against its annotation.
+The core checks that a value from the backend carries every field the fallback declares, with
+the fallback's JSON type (core/src/config.rs: one rule in every language), and parses JSON-text
+fields into lists and objects; this module only does what is about Python types: it coerces and
+validates each field against its annotation.
 
 Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``Optional[X]`` / ``X | None``,
 other unions (tried in order), ``Literal[...]``, ``list`` / ``List[X]`` / ``Sequence[X]`` /
@@ -267,12 +268,10 @@ class Config:
 
     @classmethod
     def _from_value(cls: type[C], value: Value, key: str = "") -> C:
-        """The typed config of a value read from the backend (or a snapshot of it)."""
-        data = value.value
-        if not isinstance(data, Mapping):
-            raise InvalidResponse(f"config is not a JSON object (got {type(data).__name__})", key=key)
+        """The typed config of a value read from the backend (an object with every declared
+        field of the fallback's JSON type: the core checked it)."""
         try:
-            return cls._build(data, is_fallback=False, path="", source=value.source)
+            return cls._build(value.value, is_fallback=False, path="", source=value.source)
         except _Mistyped as e:
             raise InvalidResponse(f"config field {e.describe()}", key=key) from None
 

@@ -3,7 +3,7 @@
 
 import os
 from typing_extensions import disjoint_base
-from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, TypeVar, Union, final
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, TypeVar, Union, final
 
 __version__: str
 ERROR_KINDS: List[str]
@@ -182,7 +182,7 @@ class Client:
         version: Union[str, int, None] = None,
         ttl_seconds: Optional[float] = None,
         create: bool = True,
-    ) -> Value: ...
+    ) -> Tuple[Value, str]: ...
     def prefetch(self, keys: Sequence[str], deadline_seconds: Optional[float] = None) -> None:
         """Fetches ``keys`` in parallel; raises ``failsoft.PrefetchError`` when any failed."""
     def status(self) -> Dict[str, Any]:
@@ -190,7 +190,9 @@ class Client:
     def on_change(self, callback: Callable[[Change], Any]) -> int:
         """Calls ``callback(change)`` on a library thread after a key's value changes version;
         an exception it raises is logged (logger ``failsoft``). Returns an id."""
-    def remove_listener(self, id: int) -> None: ...
+    def remove_listener(self, id: int) -> None:
+        """Once this returns the callback is not running on another thread and is never called
+        again (called from inside the callback itself, it returns at once)."""
     def close(self) -> None:
         """Stops the background threads (idempotent, bounded); cached values keep being served."""
     def invalidate(self, key: str) -> None:

@@ -65,6 +65,9 @@ impl Inner {
     }
 
     pub(super) fn close(&self) {
+        // Before the idempotence check: a close from inside a listener, then one from the owner,
+        // still leaves no call running once the owner's returns.
+        self.listeners.clear();
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::fleet::Fleet;
 use crate::fork;
 use crate::key::Key;
+use crate::listeners::Listeners;
 use crate::options::{ClientOptions, ReadOptions};
 use crate::runtime::Runtime;
 use crate::snapshot::SnapshotStore;
@@ -23,7 +24,6 @@ use crate::value::{Value, ValueSource};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use std::collections::HashMap;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,7 +45,6 @@ pub struct Change {
     pub value: Value,
 }
 
-type Listener = Arc<dyn Fn(&Change) + Send + Sync>;
 type KeyMap = HashMap<Key, Arc<Entry>, foldhash::fast::RandomState>;
 
 /// Keys whose prefetch failed, with why; the keys that succeeded are cached.
@@ -92,7 +91,7 @@ impl serde::Serialize for PrefetchError {
         #[derive(serde::Serialize)]
         struct Failed<'a> {
             key: String,
-            kind: ErrorKind,
+            kind: crate::error::ErrorKind,
             message: &'a str,
             status: Option<u16>,
         }
@@ -138,8 +137,8 @@ pub(crate) struct Inner {
     snapshots: Option<SnapshotStore>,
     /// The shared store (fleet mode), consulted only on the refresh and cold paths.
     fleet: Option<Fleet>,
-    listeners: ArcSwap<Vec<(u64, Listener)>>,
-    next_listener: AtomicU64,
+    listeners: Listeners<Change>,
+    config_checks: crate::config::Checks,
     me: std::sync::Weak<Inner>,
 }
 
@@ -171,8 +170,8 @@ impl Client {
             health: Health::new(),
             snapshots,
             fleet,
-            listeners: ArcSwap::from_pointee(Vec::new()),
-            next_listener: AtomicU64::new(0),
+            listeners: Listeners::default(),
+            config_checks: Default::default(),
             me: me.clone(),
         });
         Ok(Client { inner })
@@ -247,24 +246,25 @@ impl Client {
     /// Calls `listener` on a library thread after a key's value changes version. A listener that
     /// panics is logged and ignored. Returns an id for [`Client::remove_listener`].
     pub fn on_change(&self, listener: impl Fn(&Change) + Send + Sync + 'static) -> u64 {
-        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
-        let listener: Listener = Arc::new(listener);
-        self.inner.listeners.rcu(|old| {
-            let mut v = Vec::clone(old);
-            v.push((id, listener.clone()));
-            v
-        });
-        id
+        self.inner.listeners.add(listener)
     }
 
-    pub fn remove_listener(&self, id: u64) {
-        self.inner.listeners.rcu(|old| old.iter().filter(|(i, _)| *i != id).cloned().collect::<Vec<_>>());
+    /// Unregisters a listener: once this returns it is not running on another thread and is
+    /// never called again (from inside its own call it returns at once: see `listeners.rs`).
+    /// Whether `id` was registered.
+    pub fn remove_listener(&self, id: u64) -> bool {
+        self.inner.listeners.remove(id)
     }
 
     /// Stops the background threads. Idempotent; returns within about a second even when a
     /// request hangs. Cached values keep being served; nothing is fetched afterwards.
     pub fn close(&self) {
         self.inner.close();
+    }
+
+    /// The configs this client's reads checked (see `config.rs`).
+    pub(crate) fn config_checks(&self) -> &crate::config::Checks {
+        &self.inner.config_checks
     }
 
     pub fn is_closed(&self) -> bool {
@@ -367,10 +367,7 @@ impl Inner {
     }
 
     fn notify(&self, change: Change) {
-        for (_, l) in self.listeners.load().iter() {
-            if catch_unwind(AssertUnwindSafe(|| l(&change))).is_err() {
-                log::error!("an on_change listener panicked for {}; ignored", change.key);
-            }
-        }
+        self.listeners
+            .notify(&change, || log::error!("an on_change listener panicked for {}; ignored", change.key));
     }
 }
