@@ -1,6 +1,7 @@
 //! What a read returns: the data plus where it came from.
 
 use crate::error::Error;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,10 +29,14 @@ impl ValueSource {
     }
 }
 
-/// One fetched value, shared (never copied) by every read that returns it. Aligned to its own
-/// cache lines: every warm read bumps its reference count, and two keys read on two cores must
-/// not share a line.
-#[derive(Debug)]
+/// One fetched value. Aligned to its own cache lines: every warm read bumps the reference count of
+/// the `Arc<Payload>` it returns, and two reading cores must not share a line.
+///
+/// A clone is a copy of the same fetch: it shares `data` (never copies the JSON) and keeps the
+/// fetch's `stamp`. The warm read hands each reading thread its own copy, so a hot key's reference
+/// count is not one cache line every core writes. Two reads carry the same fetched data when
+/// `Arc::ptr_eq(&a.data, &b.data)` ([`Value::same_payload`]), never by the `Arc<Payload>` pointer.
+#[derive(Clone, Debug)]
 #[repr(align(128))]
 pub struct Payload {
     /// Shared so a 304 or a renewal re-dates the value without copying it.
@@ -46,6 +51,16 @@ pub struct Payload {
     pub(crate) fetched_ns: u64,
     /// When the data was fetched (wall clock; snapshots carry this across restarts).
     pub fetched_wall: SystemTime,
+    /// Which fetch this is: unique per construction, kept by clones. A thread's copy is current
+    /// while its stamp is the entry's.
+    pub(crate) stamp: u64,
+}
+
+/// Stamps start at 1; 0 means "no payload" in an entry.
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+fn next_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Payload {
@@ -63,6 +78,7 @@ impl Payload {
             fetched_at: Instant::now(),
             fetched_ns,
             fetched_wall: SystemTime::now(),
+            stamp: next_stamp(),
         }
     }
 
@@ -77,7 +93,15 @@ impl Payload {
         let now = Instant::now();
         let fetched_at = now.checked_sub(age).unwrap_or(now);
         let fetched_ns = crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64);
-        Payload { data: Arc::new(data), version, etag, fetched_at, fetched_ns, fetched_wall }
+        Payload {
+            data: Arc::new(data),
+            version,
+            etag,
+            fetched_at,
+            fetched_ns,
+            fetched_wall,
+            stamp: next_stamp(),
+        }
     }
 
     /// A payload fetched `age` ago by another process of the fleet (age judged by Redis time).
@@ -95,6 +119,7 @@ impl Payload {
             fetched_at: now.checked_sub(age).unwrap_or(now),
             fetched_ns: crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64),
             fetched_wall: SystemTime::now().checked_sub(age).unwrap_or_else(SystemTime::now),
+            stamp: next_stamp(),
         }
     }
 
@@ -107,6 +132,7 @@ impl Payload {
             fetched_at: self.fetched_at,
             fetched_ns: self.fetched_ns,
             fetched_wall: self.fetched_wall,
+            stamp: next_stamp(),
         }
     }
 
@@ -131,6 +157,12 @@ impl Value {
 
     pub fn version(&self) -> Option<i64> {
         self.payload.version
+    }
+
+    /// Whether both reads carry the same fetched data (true across threads, which each get their
+    /// own copy of a payload, and across a renewal that kept the data).
+    pub fn same_payload(&self, other: &Value) -> bool {
+        Arc::ptr_eq(&self.payload.data, &other.payload.data)
     }
 
     pub fn is_fallback(&self) -> bool {
