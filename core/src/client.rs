@@ -361,7 +361,7 @@ impl Inner {
         }
         self.trigger_refresh(entry, self.ms_of(now_ns));
         self.stats.stale_reads.inc();
-        Some(Value { payload: p, source: ValueSource::Stale, error: entry.last_error() })
+        Some(Value { payload: p, source: ValueSource::Stale, error: entry.error(me) })
     }
 
     fn insert(&self, key: &Key, ttl: Duration) -> Arc<Entry> {
@@ -629,7 +629,7 @@ impl Inner {
                     err.unwrap_or_else(|| Error::timeout("waiting for the fleet's refresh"))
                         .with_key(&entry.key),
                 );
-                entry.last_error_fast.store(Some(e.clone()));
+                entry.set_error(Some(e.clone()));
                 Err(e)
             }
         }
@@ -732,7 +732,7 @@ impl Inner {
             }
             (std::mem::take(&mut c.health), due)
         };
-        entry.last_error_fast.store(None);
+        entry.set_error(None);
         self.health.transition(old_health, KeyHealth::Ok, true, None);
         self.schedule_ask(entry, payload, seq);
         if write_snapshot {
@@ -777,7 +777,7 @@ impl Inner {
             self.health.transition(old, new_health, false, Some(&err));
             self.backoff(&err, c.failures)
         };
-        entry.last_error_fast.store(Some(err.clone()));
+        entry.set_error(Some(err.clone()));
         let now = Instant::now();
         entry.next_attempt_ms.store(self.ms(now + backoff), Ordering::Relaxed);
         log::warn!(

@@ -139,6 +139,13 @@ impl Payload {
     pub fn age(&self) -> Duration {
         self.fetched_at.elapsed()
     }
+
+    /// Whether both are the same fetch result: one payload or copies of it (each reading thread
+    /// gets its own copy, so comparing `Arc<Payload>` pointers no longer says this). A renewal
+    /// that kept the data is another fetch.
+    pub fn same_fetch(&self, other: &Payload) -> bool {
+        self.stamp == other.stamp
+    }
 }
 
 /// The result of a read.

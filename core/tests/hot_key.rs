@@ -150,3 +150,38 @@ fn read_counts_add_up_across_more_threads_than_slots() {
     }
     assert_eq!(client.status().fresh_reads, 1 + threads as u64 * 500);
 }
+
+#[test]
+fn a_stale_read_names_the_latest_failure_on_every_thread() {
+    let source = Scripted::ok(json!({"p": 1}), Some(1));
+    let client = Arc::new(Client::new(source.clone(), opts(100)).unwrap());
+    let key = Key::new("hot");
+    client.get(&key).unwrap();
+    let readers = Readers::start(&client, &key, 3);
+    let message = |v: &Value| v.error.as_ref().map(|e| e.message.clone());
+    let fail_with = |text: &str| {
+        source.set(Err(failsoft::Error::unavailable(text)));
+        client.invalidate(&key).unwrap();
+        assert!(poll_until(Duration::from_secs(3), || message(&client.get(&key).unwrap()).as_deref()
+            == Some(text)));
+    };
+    std::thread::sleep(Duration::from_millis(120));
+    fail_with("first");
+    assert!(readers
+        .round()
+        .iter()
+        .all(|v| v.source == ValueSource::Stale && message(v).as_deref() == Some("first")));
+    // Each thread now holds a copy of the first error; the second replaces it at the next read.
+    fail_with("second");
+    assert!(readers
+        .round()
+        .iter()
+        .all(|v| v.source == ValueSource::Stale && message(v).as_deref() == Some("second")));
+    source.set(Ok((json!({"p": 2}), Some(2))));
+    client.invalidate(&key).unwrap();
+    assert!(poll_until(Duration::from_secs(3), || client.get(&key).unwrap().version() == Some(2)));
+    for v in readers.round() {
+        assert_eq!((v.source, v.version(), message(&v)), (ValueSource::Fresh, Some(2), None));
+    }
+    readers.stop();
+}
