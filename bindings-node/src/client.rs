@@ -87,7 +87,7 @@ impl Slot {
     /// with the cached one's version and fetch time when it parses JSON-text fields.
     fn same_payload(&self, p: &Arc<Payload>) -> bool {
         self.raw.as_ref().is_some_and(|l| {
-            Arc::ptr_eq(l, p) || (self.is_config() && l.version == p.version && l.fetched_at == p.fetched_at)
+            l.same_fetch(p) || (self.is_config() && l.version == p.version && l.fetched_at == p.fetched_at)
         })
     }
 

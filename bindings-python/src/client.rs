@@ -84,8 +84,8 @@ fn opt_seconds(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
     v.map(|s| seconds(name, s)).transpose().map_err(crate::errors::err)
 }
 
-/// The Python object last built for a key, valid while the core hands out the same payload with
-/// the same source and error. The `Arc`s keep the compared pointers alive (no ABA).
+/// The Python object last built for a key, valid while the core hands out the same fetch (each
+/// thread reads its own copy of a payload) with the same source and error. The `Arc`s keep the compared pointers alive (no ABA).
 struct Wrapper {
     payload: Arc<Payload>,
     source: ValueSource,
@@ -95,7 +95,7 @@ struct Wrapper {
 
 impl Wrapper {
     fn matches(&self, v: &failsoft::Value) -> bool {
-        Arc::ptr_eq(&self.payload, &v.payload)
+        self.payload.same_fetch(&v.payload)
             && self.source == v.source
             && match (&self.error, &v.error) {
                 (None, None) => true,
