@@ -87,11 +87,9 @@ impl Slot {
     /// Whether `p` is the payload this slot converted last (a config's: the same checked data,
     /// which the core makes once per version).
     fn same_payload(&self, p: &Arc<Payload>) -> bool {
-        self.raw.as_ref().is_some_and(|l| {
-            // The same data `Arc` fetched at the same moment (core may hand out copies of a payload);
-            // a config's checked data is made once per version, so its pointer alone is enough.
-            Arc::ptr_eq(&l.data, &p.data) && (l.fetched_at == p.fetched_at || self.is_config())
-        })
+        self.raw
+            .as_ref()
+            .is_some_and(|l| l.same_fetch(p) || (self.is_config() && Arc::ptr_eq(&l.data, &p.data)))
     }
 
     fn convert(&self, p: &Arc<Payload>) -> Result<Arc<Json>, Arc<Error>> {

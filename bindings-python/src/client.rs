@@ -84,10 +84,8 @@ fn opt_seconds(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
     v.map(|s| seconds(name, s)).transpose().map_err(crate::errors::err)
 }
 
-/// The Python object last built for a key, valid while the core hands out the same payload with
-/// the same source and error. The `Arc`s keep the compared pointers alive (no ABA). The same
-/// payload is the same data `Arc` fetched at the same moment: core may hand each thread its own
-/// copy of a `Payload`, and a 304 renewal shares the data under a new fetch time (a new age).
+/// The Python object last built for a key, valid while the core hands out the same fetch (each
+/// thread reads its own copy of a payload) with the same source and error. The `Arc`s keep the compared pointers alive (no ABA).
 struct Wrapper {
     payload: Arc<Payload>,
     source: ValueSource,
@@ -97,8 +95,7 @@ struct Wrapper {
 
 impl Wrapper {
     fn matches(&self, v: &failsoft::Value) -> bool {
-        Arc::ptr_eq(&self.payload.data, &v.payload.data)
-            && self.payload.fetched_at == v.payload.fetched_at
+        self.payload.same_fetch(&v.payload)
             && self.source == v.source
             && match (&self.error, &v.error) {
                 (None, None) => true,

@@ -1,4 +1,4 @@
-//! Warm-read cost: ns per `Client::get` of a cached key, on 1 and 2 threads.
+//! Warm-read cost: ns per `Client::get` of a cached key, on 1 and 2 threads, fresh and stale.
 //! `cargo bench -p failsoft --bench warm_read` prints the figures (no network: the values are
 //! loaded from an in-process source first).
 
@@ -16,6 +16,24 @@ impl Source for Static {
     }
     fn fetch(&self, req: &FetchRequest<'_>) -> failsoft::Result<Fetched> {
         Ok(Fetched::value(serde_json::json!({"prompt": format!("value of {}", req.key)}), Some(1), 16))
+    }
+}
+
+/// Answers once per key, then fails: its keys turn stale and stay so (the retry backs off).
+struct OnceThenDown(std::sync::Mutex<std::collections::HashSet<Key>>);
+impl Source for OnceThenDown {
+    fn kind(&self) -> &'static str {
+        "once"
+    }
+    fn identity(&self) -> String {
+        "once".into()
+    }
+    fn fetch(&self, req: &FetchRequest<'_>) -> failsoft::Result<Fetched> {
+        if self.0.lock().unwrap().insert(req.key.clone()) {
+            Static.fetch(req)
+        } else {
+            Err(failsoft::Error::unavailable("down"))
+        }
     }
 }
 
@@ -84,6 +102,9 @@ fn main() {
     let (one, one_tp, one_cpu) = measure(&client, 1, &keys[..1], rounds);
     let (two_own, two_own_tp, two_own_cpu) = measure(&client, 2, &keys[..2], rounds);
     let (two_same, two_same_tp, two_same_cpu) = measure(&client, 2, &keys[..1], rounds);
+    let stale = stale_client(&keys[..1]);
+    let (st_one, st_one_tp, st_one_cpu) = measure(&stale, 1, &keys[..1], rounds);
+    let (st_two, st_two_tp, st_two_cpu) = measure(&stale, 2, &keys[..1], rounds);
     println!(
         "warm read (Client::get on a cached key), median of {rounds} rounds of {READS} reads per thread"
     );
@@ -95,14 +116,39 @@ fn main() {
         "{:<26} {:>9} {:>9} {:>15} {:>15} {:>14}",
         "", "ns/read", "cpu ns", "reads/s total", "scaling (wall)", "scaling (cpu)"
     );
-    let row = |name: &str, ns: f64, cpu: f64, tp: f64, threads: f64| {
+    // Scaling is against the 1-thread row of the same kind (fresh or stale).
+    let row = |name: &str, ns: f64, cpu: f64, tp: f64, threads: f64, base: (f64, f64)| {
         println!(
             "{name:<26} {ns:>9.1} {cpu:>9.1} {tp:>15.0} {:>14.2}x {:>13.2}x",
-            tp / one_tp,
-            threads * one_cpu / cpu
+            tp / base.0,
+            threads * base.1 / cpu
         );
     };
-    row("1 thread", one, one_cpu, one_tp, 1.0);
-    row("2 threads, a key each", two_own, two_own_cpu, two_own_tp, 2.0);
-    row("2 threads, the same key", two_same, two_same_cpu, two_same_tp, 2.0);
+    let fresh = (one_tp, one_cpu);
+    row("1 thread", one, one_cpu, one_tp, 1.0, fresh);
+    row("2 threads, a key each", two_own, two_own_cpu, two_own_tp, 2.0, fresh);
+    row("2 threads, the same key", two_same, two_same_cpu, two_same_tp, 2.0, fresh);
+    let stale = (st_one_tp, st_one_cpu);
+    row("1 thread, stale", st_one, st_one_cpu, st_one_tp, 1.0, stale);
+    row("2 threads, same stale key", st_two, st_two_cpu, st_two_tp, 2.0, stale);
+}
+
+/// A client whose `keys` are cached, stale, and failing to refresh (every read serves the stale
+/// value with the error; the backoff keeps further refreshes from being asked for).
+fn stale_client(keys: &[Key]) -> Arc<Client> {
+    let options = ClientOptions {
+        ttl: Some(Duration::from_millis(20)),
+        backoff_base: Duration::from_secs(3600),
+        backoff_cap: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let client = Arc::new(Client::new(OnceThenDown(Default::default()), options).unwrap());
+    client.prefetch(keys, None).unwrap();
+    std::thread::sleep(Duration::from_millis(40));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while keys.iter().any(|k| client.get(k).unwrap().error.is_none()) {
+        assert!(Instant::now() < deadline, "the refresh did not fail");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    client
 }

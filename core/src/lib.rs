@@ -26,6 +26,7 @@ pub mod spec;
 mod stats;
 pub mod status;
 pub mod template;
+mod thread_slot;
 pub mod value;
 
 pub use client::{Change, Client, PrefetchError};

@@ -1,10 +1,14 @@
-//! Counters bumped on the read path. Each thread bumps its own cache line, so concurrent readers
-//! never contend on a shared counter; a status read sums the stripes.
+//! Counters bumped on the read path. A thread holding a `thread_slot` index below `OWNED` bumps
+//! its own stripe with a plain load and store (no other thread writes it, so no locked
+//! instruction); other threads share the last stripe with an atomic add. A status read sums the
+//! stripes.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::thread_slot;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const STRIPES: usize = 16;
+/// Stripes owned by one thread each; the last one is shared.
+const OWNED: usize = STRIPES - 1;
 
 #[repr(align(128))]
 #[derive(Default)]
@@ -16,28 +20,18 @@ pub struct Counter {
     stripes: [Padded; STRIPES],
 }
 
-static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
-thread_local! {
-    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-#[inline]
-fn stripe() -> usize {
-    STRIPE.with(|s| {
-        let v = s.get();
-        if v != usize::MAX {
-            return v;
-        }
-        let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
-        s.set(v);
-        v
-    })
-}
-
 impl Counter {
     #[inline]
     pub fn add(&self, n: u64) {
-        self.stripes[stripe()].0.fetch_add(n, Ordering::Relaxed);
+        match thread_slot::held().map(|m| m.index()) {
+            Some(i) if i < OWNED => {
+                let s = &self.stripes[i].0;
+                s.store(s.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+            }
+            _ => {
+                self.stripes[OWNED].0.fetch_add(n, Ordering::Relaxed);
+            }
+        }
     }
 
     #[inline]

@@ -3,6 +3,7 @@
 use crate::error::Error;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use std::ffi::{CStr, CString};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -46,10 +47,14 @@ impl ValueSource {
 
 crate::serial::serialize_as_str!(ValueSource);
 
-/// One fetched value, shared (never copied) by every read that returns it. Aligned to its own
-/// cache lines: every warm read bumps its reference count, and two keys read on two cores must
-/// not share a line.
-#[derive(Debug)]
+/// One fetched value. Aligned to its own cache lines: every warm read bumps the reference count of
+/// the `Arc<Payload>` it returns, and two reading cores must not share a line.
+///
+/// A clone is a copy of the same fetch: it shares `data` (never copies the JSON) and keeps the
+/// fetch's `stamp`. The warm read hands each reading thread its own copy, so a hot key's reference
+/// count is not one cache line every core writes. Two reads carry the same fetched data when
+/// `Arc::ptr_eq(&a.data, &b.data)` ([`Value::same_payload`]), never by the `Arc<Payload>` pointer.
+#[derive(Clone, Debug)]
 #[repr(align(128))]
 pub struct Payload {
     /// Shared so a 304 or a renewal re-dates the value without copying it.
@@ -67,6 +72,16 @@ pub struct Payload {
     /// `data` as JSON text, made on first request and shared by every copy of this payload, so
     /// C's `failsoft_value_json` serializes once per fetch instead of once per read.
     text: Arc<OnceLock<CString>>,
+    /// Which fetch this is: unique per construction, kept by clones. A thread's copy is current
+    /// while its stamp is the entry's.
+    pub(crate) stamp: u64,
+}
+
+/// Stamps start at 1; 0 means "no payload" in an entry.
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+fn next_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Payload {
@@ -85,6 +100,7 @@ impl Payload {
             fetched_ns,
             fetched_wall: SystemTime::now(),
             text: Arc::default(),
+            stamp: next_stamp(),
         }
     }
 
@@ -107,6 +123,7 @@ impl Payload {
             fetched_ns,
             fetched_wall,
             text: Arc::default(),
+            stamp: next_stamp(),
         }
     }
 
@@ -126,6 +143,7 @@ impl Payload {
             fetched_ns: crate::clock::precise_ns().saturating_sub(age.as_nanos() as u64),
             fetched_wall: SystemTime::now().checked_sub(age).unwrap_or_else(SystemTime::now),
             text: Arc::default(),
+            stamp: next_stamp(),
         }
     }
 
@@ -139,6 +157,7 @@ impl Payload {
             fetched_ns: self.fetched_ns,
             fetched_wall: self.fetched_wall,
             text: Arc::default(),
+            stamp: next_stamp(),
         }
     }
 
@@ -152,6 +171,13 @@ impl Payload {
         self.text.get_or_init(|| {
             CString::new(self.data.to_string()).expect("compact JSON text never contains a NUL byte")
         })
+    }
+
+    /// Whether both are the same fetch result: one payload or copies of it (each reading thread
+    /// gets its own copy, so comparing `Arc<Payload>` pointers no longer says this). A renewal
+    /// that kept the data is another fetch.
+    pub fn same_fetch(&self, other: &Payload) -> bool {
+        self.stamp == other.stamp
     }
 }
 
@@ -171,6 +197,12 @@ impl Value {
 
     pub fn version(&self) -> Option<i64> {
         self.payload.version
+    }
+
+    /// Whether both reads carry the same fetched data (true across threads, which each get their
+    /// own copy of a payload, and across a renewal that kept the data).
+    pub fn same_payload(&self, other: &Value) -> bool {
+        Arc::ptr_eq(&self.payload.data, &other.payload.data)
     }
 
     pub fn is_fallback(&self) -> bool {

@@ -70,7 +70,7 @@ impl Inner {
                     err.unwrap_or_else(|| Error::timeout("waiting for the fleet's refresh"))
                         .with_key(&entry.key),
                 );
-                entry.last_error_fast.store(Some(e.clone()));
+                entry.set_error(Some(e.clone()));
                 Err(e)
             }
         }

@@ -1,8 +1,12 @@
 //! The availability cache (SPEC §2–4, §9): fresh, stale, snapshot, fallback; single-flight cold
 //! reads bounded by a deadline; refresh-ahead and backoff in the background.
 //!
-//! A warm read is lock-free: one `ArcSwap` load of the key map, one of the entry's value, a
-//! clock read and a per-thread counter bump. Everything that can wait runs on library threads.
+//! A warm read is lock-free and writes only memory of its own thread: the key map is looked up in
+//! this thread's view of it (renewed when the map changes), the value is this thread's copy of the
+//! entry's payload (see `entry`), plus a coarse clock read and a per-thread counter bump; its one
+//! locked instruction is the returned `Arc`'s count, which no other thread writes. Threads without
+//! a `thread_slot` take the same path through the shared map and payload. Everything that can
+//! wait runs on library threads.
 //!
 //! Here: the client, its state and the warm read. The rest, one idea a module: `cold` (a read
 //! with nothing fresh), `refresh` (fetching in the background), `store` (keeping a fetch's
@@ -20,6 +24,7 @@ use crate::snapshot::SnapshotStore;
 use crate::source::Source;
 use crate::stats::Stats;
 use crate::status::{Health, Status};
+use crate::thread_slot::{self, Mine, Slots};
 use crate::value::{Value, ValueSource};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use std::collections::HashMap;
@@ -126,6 +131,10 @@ pub(crate) struct Inner {
     /// `epoch` on the `clock` module's timebase.
     epoch_ns: u64,
     map: ArcSwap<KeyMap>,
+    /// Bumped after every store of `map`: a thread's view older than this is renewed.
+    map_gen: AtomicU64,
+    /// Each reading thread's view of `map`, so a warm read touches no shared reference count.
+    views: Slots<Option<MapView>>,
     map_write: Mutex<()>,
     runtime: ArcSwapOption<Runtime>,
     /// `fork::generation() + 1` of the running runtime; 0 before the first start.
@@ -161,6 +170,8 @@ impl Client {
             epoch: Instant::now(),
             epoch_ns: crate::clock::precise_ns(),
             map: ArcSwap::from_pointee(KeyMap::default()),
+            map_gen: AtomicU64::new(0),
+            views: Slots::default(),
             map_write: Mutex::new(()),
             runtime: ArcSwapOption::empty(),
             runtime_gen: AtomicU64::new(0),
@@ -278,6 +289,12 @@ impl Drop for Client {
     }
 }
 
+/// One thread's view of the key map: the map as of generation `gen` (or newer).
+struct MapView {
+    gen: u64,
+    map: Arc<KeyMap>,
+}
+
 impl Inner {
     fn arc(&self) -> Arc<Inner> {
         self.me.upgrade().expect("client state is alive while used")
@@ -299,12 +316,37 @@ impl Inner {
         self.map.load().get(key).cloned()
     }
 
+    /// The warm path: the key's cached value through this thread's view of the map and its own
+    /// copy of the payload; `None` when the thread has no slot, the view lacks the key or
+    /// nothing servable is cached (the caller then takes the shared path).
+    #[inline]
+    fn warm(&self, me: Option<Mine>, key: &Key, now: u64, ttl: Duration) -> Option<Value> {
+        let me = me?;
+        if ttl.is_zero() {
+            return None;
+        }
+        self.views.with(me, |view| {
+            let gen = self.map_gen.load(Ordering::Acquire);
+            let view = match view {
+                Some(v) if v.gen == gen => v,
+                _ => view.insert(MapView { gen, map: self.map.load_full() }),
+            };
+            let entry = view.map.get(key)?;
+            entry.note_read(self.ms_of(now), ttl);
+            self.serve_cached(entry, now, ttl, Some(me))
+        })
+    }
+
     fn read(&self, key: &Key, opts: ReadOptions<'_>, wait: bool) -> Result<Value> {
         self.ensure_runtime();
         let now = crate::clock::coarse_ns();
         let ttl = opts.ttl.unwrap_or(self.ttl);
-        // The warm path borrows the entry from the map guard: no reference count is touched but
-        // the returned value's own.
+        let me = thread_slot::mine();
+        if let Some(v) = self.warm(me, key, now, ttl) {
+            return Ok(v);
+        }
+        // The shared path borrows the entry from the map guard: no reference count is touched
+        // but the returned value's own.
         let map = self.map.load();
         let Some(entry) = map.get(key) else {
             drop(map);
@@ -314,7 +356,7 @@ impl Inner {
             return self.cold(&entry, opts, None, wait);
         };
         entry.note_read(self.ms_of(now), ttl);
-        if let Some(v) = self.serve_cached(entry, now, ttl) {
+        if let Some(v) = self.serve_cached(entry, now, ttl, me) {
             return Ok(v);
         }
         // Nothing cached, or TTL 0 (fetch on every read; the cached value is the first fallback).
@@ -328,30 +370,40 @@ impl Inner {
         self.ensure_runtime();
         let now = crate::clock::coarse_ns();
         let ttl = ttl.unwrap_or(self.ttl);
+        let me = thread_slot::mine();
+        if let Some(v) = self.warm(me, key, now, ttl) {
+            return Some(v);
+        }
         let map = self.map.load();
         let entry = map.get(key)?;
         if ttl.is_zero() || entry.current.load().is_none() {
             return None;
         }
         entry.note_read(self.ms_of(now), ttl);
-        self.serve_cached(entry, now, ttl)
+        self.serve_cached(entry, now, ttl, me)
     }
 
     /// The cached value, fresh or stale (asking for one background refresh); `None` when nothing
     /// is cached or the TTL is 0.
     #[inline]
-    fn serve_cached(&self, entry: &Arc<Entry>, now_ns: u64, ttl: Duration) -> Option<Value> {
+    fn serve_cached(
+        &self,
+        entry: &Arc<Entry>,
+        now_ns: u64,
+        ttl: Duration,
+        me: Option<Mine>,
+    ) -> Option<Value> {
         if ttl.is_zero() {
             return None;
         }
-        let p = entry.current.load_full()?;
+        let p = entry.payload(me)?;
         if (now_ns.saturating_sub(p.fetched_ns) as u128) < ttl.as_nanos() {
             self.stats.fresh_reads.inc();
             return Some(Value { payload: p, source: ValueSource::Fresh, error: None });
         }
         self.trigger_refresh(entry, self.ms_of(now_ns));
         self.stats.stale_reads.inc();
-        Some(Value { payload: p, source: ValueSource::Stale, error: entry.last_error() })
+        Some(Value { payload: p, source: ValueSource::Stale, error: entry.error(me) })
     }
 
     fn insert(&self, key: &Key, ttl: Duration) -> Arc<Entry> {
@@ -362,8 +414,15 @@ impl Inner {
         let entry = Arc::new(Entry::new(key.clone(), ttl));
         let mut next = HashMap::clone(&self.map.load());
         next.insert(key.clone(), entry.clone());
-        self.map.store(Arc::new(next));
+        self.publish_map(next);
         entry
+    }
+
+    /// Replaces the key map (under `map_write`); each thread renews its view at its next read.
+    fn publish_map(&self, next: KeyMap) {
+        self.map.store(Arc::new(next));
+        // Release: a reader that sees the new generation loads this map or a newer one.
+        self.map_gen.fetch_add(1, Ordering::Release);
     }
 
     fn notify(&self, change: Change) {

@@ -62,7 +62,7 @@ impl Inner {
         if entry.evicted.load(Ordering::SeqCst) {
             return;
         }
-        entry.current.store(Some(payload.clone()));
+        entry.set_current(Some(payload.clone()));
         entry.read_since_fetch.store(false, Ordering::Relaxed);
         entry.cold_failed.store(false, Ordering::Relaxed);
         entry.next_attempt_ms.store(0, Ordering::Relaxed);
@@ -76,7 +76,7 @@ impl Inner {
             }
             (std::mem::take(&mut c.health), due)
         };
-        entry.last_error_fast.store(None);
+        entry.set_error(None);
         self.health.transition(old_health, KeyHealth::Ok, true, None);
         self.schedule_ask(entry, payload, seq);
         if write_snapshot {
@@ -121,7 +121,7 @@ impl Inner {
             self.health.transition(old, new_health, false, Some(&err));
             self.backoff(&err, c.failures)
         };
-        entry.last_error_fast.store(Some(err.clone()));
+        entry.set_error(Some(err.clone()));
         let now = Instant::now();
         entry.next_attempt_ms.store(self.ms(now + backoff), Ordering::Relaxed);
         log::warn!(
@@ -138,12 +138,12 @@ impl Inner {
     pub(super) fn evict(&self, entry: &Arc<Entry>) {
         let _w = lock(&self.map_write);
         entry.evicted.store(true, Ordering::SeqCst);
-        entry.current.store(None);
+        entry.set_current(None);
         let map = self.map.load();
         if map.get(&entry.key).is_some_and(|e| Arc::ptr_eq(e, entry)) {
             let mut next = HashMap::clone(&map);
             next.remove(&entry.key);
-            self.map.store(Arc::new(next));
+            self.publish_map(next);
         }
     }
 }
