@@ -166,6 +166,12 @@ impl LlmClient {
         &self.inner.options
     }
 
+    /// Whether both handles are the same client (so share their breakers).
+    #[cfg(test)]
+    pub(crate) fn same_breakers(&self, other: &LlmClient) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Each target's circuit breaker, in target order: for a target used with several models,
     /// the least healthy of them (open, then half-open, then closed).
     pub fn circuit_states(&self) -> Vec<CircuitState> {
