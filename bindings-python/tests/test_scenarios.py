@@ -170,12 +170,13 @@ def _llm_call(sim: Simulator, scenario: Dict[str, Any]) -> Dict[str, Any]:
     kwargs: Dict[str, Any] = dict(scenario.get("call", {}))
     messages = [{"role": "user", "content": "hi"}]
     out: Dict[str, Any] = {"text": "", "restarts": 0, "error": None}
+    fallback = scenario.get("fallback", {"model": "m"})
     try:
         if not scenario.get("stream"):
-            r = client.chat.completions.create(model="m", messages=messages, fallback={"model": "m"})
+            r = client.chat.completions.create(model="m", messages=messages, fallback=fallback)
             out.update(text=r.choices[0].message.content, served_by=r.served_by.index, attempts=r.attempts)
             return out
-        s = client.chat.completions.create(model="m", messages=messages, fallback={"model": "m"}, stream=True, **kwargs)
+        s = client.chat.completions.create(model="m", messages=messages, fallback=fallback, stream=True, **kwargs)
     except failsoft.InvalidArgument as e:
         if "invalid_option" in scenario["expect"]:
             out["invalid"] = e

@@ -36,7 +36,6 @@ mod listener;
 mod llm;
 
 /// cbindgen:ignore
-mod llm_json;
 
 /// cbindgen:ignore
 mod debug;

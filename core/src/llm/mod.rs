@@ -69,7 +69,7 @@ mod target;
 pub use breaker::CircuitState;
 pub use classify::ErrorClass;
 pub use client::LlmClient;
-pub use front::{client_from_value, Api, Front, FrontCall, DEFAULT_BASE_URL, MAX_POOLED};
+pub use front::{client_from_json, client_from_value, Api, Front, FrontCall, DEFAULT_BASE_URL, MAX_POOLED};
 pub use options::{CallOptions, LlmOptions, StreamRecovery};
 pub use policy::FalloverPolicy;
 pub use spec::{CallSpec, LlmSpec, TargetSpec};
