@@ -563,6 +563,12 @@ fn request_map(request: &Value, stream: bool) -> std::result::Result<&Map<String
     let Some(map) = request.as_object() else {
         return Err(invalid("the chat request must be a JSON object"));
     };
+    if map.get("model").is_some_and(|m| !m.is_string()) {
+        return Err(invalid("the chat request's model must be a string"));
+    }
+    if map.get("messages").is_some_and(|m| !m.is_array()) {
+        return Err(invalid("the chat request's messages must be a list of message objects"));
+    }
     if !stream && map.get("stream") == Some(&Value::Bool(true)) {
         return Err(invalid("a request with \"stream\": true needs chat_stream"));
     }

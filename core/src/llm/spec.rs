@@ -178,6 +178,12 @@ impl LlmSpec {
             o.fleet = Some(f.options()?);
         }
         if let Some(stop) = &self.stop_statuses {
+            if let Some(i) = stop.iter().position(|s| !(100..=599).contains(s)) {
+                return Err(Error::invalid_argument(format!(
+                    "LLM option stop_statuses[{i}] must be an HTTP status (100-599), got {}",
+                    stop[i]
+                )));
+            }
             o.policy.stop_statuses = stop.clone();
         }
         if let Some(classes) = &self.fallover_classes {
@@ -271,6 +277,7 @@ mod tests {
         assert!(bad(r#""stream_recovery": "retry""#).contains("stream_recovery"));
         assert!(bad(r#""fallover_classes": ["server", "nope"]"#).contains("fallover_classes[1]"));
         assert!(bad(r#""stream_idle_timeout_seconds": 0"#).contains("stream_idle_timeout_seconds"));
+        assert!(bad(r#""stop_statuses": [400, 99]"#).contains("stop_statuses[1]"));
         let call = CallSpec::from_value(serde_json::json!({"stream_recovery": "restart"})).unwrap();
         assert_eq!(call.options().unwrap().stream_recovery, Some(StreamRecovery::Restart));
         assert!(CallSpec::from_value(serde_json::json!({"stream_recovery": "x"}))
