@@ -28,7 +28,11 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
 }
 
 /// `cls(**core's serde form of value)`; `class` is spelled `error_class` in Python.
-fn instance<'py>(py: Python<'py>, cls: &Py<PyAny>, json: serde_json::Result<Json>) -> PyResult<Bound<'py, PyAny>> {
+fn instance<'py>(
+    py: Python<'py>,
+    cls: &Py<PyAny>,
+    json: serde_json::Result<Json>,
+) -> PyResult<Bound<'py, PyAny>> {
     let json = json.map_err(|e| crate::errors::invalid_argument(e.to_string()))?;
     let kwargs = to_plain(py, &json)?.cast_into::<PyDict>()?;
     if let Some(class) = kwargs.get_item("class")? {
@@ -44,7 +48,10 @@ fn served_by<'py>(py: Python<'py>, s: &ServedBy) -> PyResult<Bound<'py, PyAny>> 
 
 fn attempts<'py>(py: Python<'py>, list: &[Attempt]) -> PyResult<Bound<'py, PyList>> {
     let cls = &classes(py)?.attempt;
-    PyList::new(py, list.iter().map(|a| instance(py, cls, serde_json::to_value(a))).collect::<PyResult<Vec<_>>>()?)
+    PyList::new(
+        py,
+        list.iter().map(|a| instance(py, cls, serde_json::to_value(a))).collect::<PyResult<Vec<_>>>()?,
+    )
 }
 
 /// The exception of a call no target answered: the last error's class, with `.attempts`.
@@ -72,7 +79,10 @@ fn request_json(request: &Bound<'_, PyAny>) -> PyResult<Json> {
 /// `(base_url, api_key, timeout)` of an API: `base_url`, `api_key`, `timeout` with core's defaults
 /// (`OPENAI_BASE_URL`, `OPENAI_API_KEY`), checked (`OpenAICompatibleClient`).
 #[pyfunction]
-pub fn _llm_api(py: Python<'_>, options: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>, Option<f64>)> {
+pub fn _llm_api(
+    py: Python<'_>,
+    options: &Bound<'_, PyAny>,
+) -> PyResult<(String, Option<String>, Option<f64>)> {
     let api = Api::from_value("", from_py(options, "options")?).map_err(|e| to_pyerr(py, &e))?;
     Ok((api.base_url, api.api_key, api.timeout))
 }
@@ -87,7 +97,11 @@ pub struct PyFront {
 }
 
 impl PyFront {
-    fn call(&self, py: Python<'_>, call: Option<&Bound<'_, PyAny>>) -> PyResult<(failsoft::llm::LlmClient, FrontCall)> {
+    fn call(
+        &self,
+        py: Python<'_>,
+        call: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(failsoft::llm::LlmClient, FrontCall)> {
         let call = match call {
             Some(c) => FrontCall::from_value(from_py(c, "call options")?),
             None => Ok(FrontCall::default()),
