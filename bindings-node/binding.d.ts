@@ -83,50 +83,33 @@ export declare class NativeClient {
 }
 
 /**
- * An LLM client over an ordered target list: built from the options JSON every language
- * shares (`LlmSpec`). Its calls share the targets' circuit breakers. Never touches the network
- * when built.
+ * One `OpenAI` client: core's front, whose pool shares each target list's circuit breakers
+ * between its calls. Never touches the network when built.
  */
-export declare class NativeLlm {
+export declare class NativeFront {
   /**
-   * `options`: `{targets: [{base_url, api_key, model, timeout_seconds}], deadline_seconds,
-   * max_retries, ...}`, exactly the C LLM options JSON.
+   * `options`: the front's options in core's names (`base_url`, `api_key`, `timeout`,
+   * `fallback_client`, ... in seconds); every one checked now.
    */
   constructor(options: any)
+  /** The primary API, defaults applied. */
+  primary(): ApiInfo
   /**
-   * A chat completion (`LlmClient::chat`) on a waiter thread; the Promise settles on the JS
-   * thread with the whole answer, failures included.
+   * A chat completion on a waiter thread; the Promise settles on the JS thread with the whole
+   * answer, failures included. `call`: `{fallback, openpipe, timeout, max_retries}`.
    */
-  chat(request: any): Promise<ChatOutcome>
+  chat(request: any, call?: any | undefined | null): Promise<ChatOutcome>
   /**
-   * A streaming call, not started yet: `open()` starts it. `options`: this call's options
-   * (`{stream_recovery: 'restart'}`), checked by core.
+   * A streaming call, not started yet: `open()` starts it. `call` as for `chat`, plus
+   * `stream_recovery`.
    */
-  stream(request: any, options?: any | undefined | null): NativeChatStream
-  /** Each target's circuit breaker state (`closed`, `open`, `half_open`), in target order. */
-  circuitStates(): Array<string>
+  stream(request: any, call?: any | undefined | null): NativeChatStream
 }
 
-/** One attempt (or skipped target) of a call, in order. */
-export interface AttemptInfo {
-  /** The target's index (0 = primary). */
-  target: number
-  /** The model sent. */
-  model?: string
-  /** The error's code (`TIMEOUT`, `UNAVAILABLE`, ...); none for the attempt that succeeded. */
-  errorKind?: string
-  /** The HTTP status, when an answer arrived. */
-  status?: number
-  elapsedMs: number
-  /** The target's circuit breaker was open: no request was made. */
-  skipped: boolean
-  /** What went wrong, without secrets. */
-  message?: string
-  /**
-   * Why it failed, as the fallover policy saw it (`context_length`, `timeout`, ...); none for
-   * a success or a skipped target.
-   */
-  errorClass?: string
+/** An API with core's defaults applied (`OPENAI_BASE_URL`, `OPENAI_API_KEY`). */
+export interface ApiInfo {
+  baseUrl: string
+  apiKey?: string
 }
 
 /** A key's value changed version, as `onChange` listeners receive it. */
@@ -141,9 +124,10 @@ export interface ChangeEvent {
 export interface ChatOutcome {
   /** The server's JSON, untouched (none when the call failed). */
   completion?: any
-  servedBy?: ServedByInfo
+  /** Core's `ServedBy`: `{index, model, base_url}`. */
+  servedBy?: any
   isFallback: boolean
-  attempts: Array<AttemptInfo>
+  attempts: Array<any>
   error?: ErrorInfo
 }
 
@@ -183,6 +167,9 @@ export declare function fallbackPrompt(name: string, fallback: any, kind?: strin
  */
 export declare function langchainPrompt(prompt: any, vars: Record<string, any>, placeholders: Record<string, any>): any
 
+/** `{base_url, api_key, timeout}` checked, with core's defaults (`OpenAICompatibleClient`). */
+export declare function llmApi(options: any): ApiInfo
+
 /** A payload the JS side converts once per generation. */
 export interface PayloadInfo {
   gen: number
@@ -218,16 +205,6 @@ export interface ReadOutcome {
  */
 export declare function redact(text: string): string
 
-/** The target that answered. */
-export interface ServedByInfo {
-  /** Its index in the target list (0 = primary). */
-  index: number
-  /** The model sent to it. */
-  model?: string
-  /** Its base URL, without credentials or query string. */
-  baseUrl: string
-}
-
 /** One step of a stream: a chunk, the end (`done`), or the error that ended it (incomplete). */
 export interface StreamStep {
   chunk?: any
@@ -238,9 +215,9 @@ export interface StreamStep {
   /** Restarts so far. */
   restarts: number
   /** After a restart or at the end: who serves the stream now, and every attempt. */
-  servedBy?: ServedByInfo
+  servedBy?: any
   isFallback: boolean
-  attempts?: Array<AttemptInfo>
+  attempts?: Array<any>
 }
 
 /** The variable names a text template uses, in first-appearance order. */

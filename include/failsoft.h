@@ -799,8 +799,14 @@ failsoft_status failsoft_set_log_callback(failsoft_log_callback callback,
  *   before falling over; `stream_idle_timeout_seconds` (default 30) the longest silence after
  *   it; `stream_recovery` (`error`, `restart`) what a break after the first chunk does.
  *
+ * The OpenAI-shaped options of the Python and Node `OpenAI` clients are accepted instead of
+ * `targets` (core's `failsoft::llm::Front`, same names): `{"base_url": …, "api_key": …,
+ * "timeout": 10, "fallback_client": {"base_url": …, "api_key": …}, "fallback": [{"model":
+ * "gpt-4o-mini", "timeout": 20}, "gpt-4o"]}` plus the options above; `base_url` and `api_key`
+ * default to `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
+ *
  * Errors: `FAILSOFT_INVALID_ARGUMENT` for NULL arguments, invalid JSON, an unknown or mistyped
- * option (the message names it: `targets[1].timeout_seconds: invalid type: …`), no target, a
+ * option (the message names its path: `targets[1].timeout_seconds`, `fallback[0].timeout`), no target, a
  * base URL that is not http(s), a negative or zero duration. No message contains an API key.
  * Ownership: on success `*out_llm` is the caller's, freed with `failsoft_llm_free`; NULL on
  * failure. Thread-safety: any thread.
@@ -808,7 +814,8 @@ failsoft_status failsoft_set_log_callback(failsoft_log_callback callback,
  * # Safety
  * `options_json` is NULL or a NUL-terminated string; `out_llm` is NULL or writable.
  */
-failsoft_status failsoft_llm_new(const char *options_json, struct failsoft_llm **out_llm);
+failsoft_status failsoft_llm_new(const char *options_json,
+                                 struct failsoft_llm **out_llm);
 
 /**
  * Frees an LLM client. NULL is ignored. Results it returned stay valid until freed themselves.

@@ -1,16 +1,16 @@
-//! `NativeLlm`: the core's `LlmClient` (SPEC §8) for the `OpenAI` face of the package. Calls
-//! wait on waiter threads (`waiters.rs`), never on the JS thread nor libuv's pool, and settle
-//! their Promise through a threadsafe function. A stream is pulled one chunk per `next()`, each
-//! read as it arrives.
+//! `NativeFront`: core's OpenAI-shaped LLM front (`failsoft::llm::Front`, SPEC §8) for the
+//! `OpenAI` face of the package (ts/llm.ts). Options and calls come in as core's JSON; attempts
+//! and `served_by` go out as core's serde form (the error kind as Node's code). Calls wait on
+//! waiter threads (`waiters.rs`), never on the JS thread nor libuv's pool, and settle their
+//! Promise through a threadsafe function. A stream is pulled one chunk per `next()`.
 
 use crate::convert::{js_error, ErrorInfo};
 use crate::waiters;
-use failsoft::llm::{
-    Attempt, CallOptions, CallSpec, ChatError, ChatStream, CircuitState, LlmClient, LlmSpec, ServedBy,
-};
+use failsoft::llm::{Api, Attempt, CallOptions, ChatError, ChatStream, Front, FrontCall, LlmClient};
 use napi::bindgen_prelude::Object;
 use napi::Env;
 use napi_derive::napi;
+use serde_json::{json, Value};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,73 +26,44 @@ fn str_err(e: napi::Error) -> napi::Error<String> {
     napi::Error::new(e.status.as_ref().to_string(), e.reason.clone())
 }
 
-/// The target that answered.
+/// Core's serde form of the attempts, the error kind spelled as Node's code (`TIMEOUT`).
+fn attempts(list: &[Attempt]) -> Vec<Value> {
+    let with_code = |a: &Attempt| {
+        let mut v = json!(a);
+        v["error_kind"] = json!(a.error_kind.map(|k| k.code()));
+        v
+    };
+    list.iter().map(with_code).collect()
+}
+
+/// An API with core's defaults applied (`OPENAI_BASE_URL`, `OPENAI_API_KEY`).
 #[napi(object)]
-#[derive(Clone, Debug)]
-pub struct ServedByInfo {
-    /// Its index in the target list (0 = primary).
-    pub index: u32,
-    /// The model sent to it.
-    pub model: Option<String>,
-    /// Its base URL, without credentials or query string.
+pub struct ApiInfo {
     pub base_url: String,
+    pub api_key: Option<String>,
 }
 
-impl From<&ServedBy> for ServedByInfo {
-    fn from(s: &ServedBy) -> Self {
-        ServedByInfo { index: s.index as u32, model: s.model.clone(), base_url: s.base_url.clone() }
+impl From<&Api> for ApiInfo {
+    fn from(a: &Api) -> Self {
+        ApiInfo { base_url: a.base_url.clone(), api_key: a.api_key.clone() }
     }
 }
 
-/// One attempt (or skipped target) of a call, in order.
-#[napi(object)]
-#[derive(Clone, Debug)]
-pub struct AttemptInfo {
-    /// The target's index (0 = primary).
-    pub target: u32,
-    /// The model sent.
-    pub model: Option<String>,
-    /// The error's code (`TIMEOUT`, `UNAVAILABLE`, ...); none for the attempt that succeeded.
-    pub error_kind: Option<String>,
-    /// The HTTP status, when an answer arrived.
-    pub status: Option<u32>,
-    pub elapsed_ms: f64,
-    /// The target's circuit breaker was open: no request was made.
-    pub skipped: bool,
-    /// What went wrong, without secrets.
-    pub message: Option<String>,
-    /// Why it failed, as the fallover policy saw it (`context_length`, `timeout`, ...); none for
-    /// a success or a skipped target.
-    pub error_class: Option<String>,
-}
-
-impl From<&Attempt> for AttemptInfo {
-    fn from(a: &Attempt) -> Self {
-        AttemptInfo {
-            target: a.target as u32,
-            model: a.model.clone(),
-            error_kind: a.error_kind.map(|k| k.code().to_string()),
-            status: a.status.map(u32::from),
-            elapsed_ms: a.elapsed_ms,
-            skipped: a.skipped,
-            message: a.message.clone(),
-            error_class: a.class.map(|c| c.as_str().to_string()),
-        }
-    }
-}
-
-fn attempts(list: &[Attempt]) -> Vec<AttemptInfo> {
-    list.iter().map(AttemptInfo::from).collect()
+/// `{base_url, api_key, timeout}` checked, with core's defaults (`OpenAICompatibleClient`).
+#[napi]
+pub fn llm_api(options: Value) -> Result<ApiInfo> {
+    Api::from_value("", options).map(|a| ApiInfo::from(&a)).map_err(|e| js_error(&e))
 }
 
 /// The answer of a chat call: the completion and who served it, or the error and every attempt.
 #[napi(object)]
 pub struct ChatOutcome {
     /// The server's JSON, untouched (none when the call failed).
-    pub completion: Option<serde_json::Value>,
-    pub served_by: Option<ServedByInfo>,
+    pub completion: Option<Value>,
+    /// Core's `ServedBy`: `{index, model, base_url}`.
+    pub served_by: Option<Value>,
     pub is_fallback: bool,
-    pub attempts: Vec<AttemptInfo>,
+    pub attempts: Vec<Value>,
     pub error: Option<ErrorInfo>,
 }
 
@@ -111,7 +82,7 @@ impl ChatOutcome {
 /// One step of a stream: a chunk, the end (`done`), or the error that ended it (incomplete).
 #[napi(object)]
 pub struct StreamStep {
-    pub chunk: Option<serde_json::Value>,
+    pub chunk: Option<Value>,
     pub done: bool,
     pub error: Option<ErrorInfo>,
     /// The chunk is the first of a restarted attempt (`streamRecovery: 'restart'`).
@@ -119,41 +90,53 @@ pub struct StreamStep {
     /// Restarts so far.
     pub restarts: u32,
     /// After a restart or at the end: who serves the stream now, and every attempt.
-    pub served_by: Option<ServedByInfo>,
+    pub served_by: Option<Value>,
     pub is_fallback: bool,
-    pub attempts: Option<Vec<AttemptInfo>>,
+    pub attempts: Option<Vec<Value>>,
 }
 
-/// An LLM client over an ordered target list: built from the options JSON every language
-/// shares (`LlmSpec`). Its calls share the targets' circuit breakers. Never touches the network
-/// when built.
+/// One `OpenAI` client: core's front, whose pool shares each target list's circuit breakers
+/// between its calls. Never touches the network when built.
 #[napi]
-pub struct NativeLlm {
-    client: LlmClient,
+pub struct NativeFront {
+    front: Front,
+}
+
+impl NativeFront {
+    fn client(&self, call: Option<Value>) -> Result<(LlmClient, CallOptions)> {
+        let call = FrontCall::from_value(call.unwrap_or(Value::Null)).map_err(|e| js_error(&e))?;
+        let client = self.front.client(&call).map_err(|e| js_error(&e))?;
+        Ok((client, call.options()))
+    }
 }
 
 #[napi]
-impl NativeLlm {
-    /// `options`: `{targets: [{base_url, api_key, model, timeout_seconds}], deadline_seconds,
-    /// max_retries, ...}`, exactly the C LLM options JSON.
+impl NativeFront {
+    /// `options`: the front's options in core's names (`base_url`, `api_key`, `timeout`,
+    /// `fallback_client`, ... in seconds); every one checked now.
     #[napi(constructor)]
-    pub fn new(options: serde_json::Value) -> Result<Self> {
+    pub fn new(options: Value) -> Result<Self> {
         crate::logger::init();
-        let client = LlmSpec::from_value(options).and_then(|s| s.build()).map_err(|e| js_error(&e))?;
-        Ok(NativeLlm { client })
+        Ok(NativeFront { front: Front::from_value(options).map_err(|e| js_error(&e))? })
     }
 
-    /// A chat completion (`LlmClient::chat`) on a waiter thread; the Promise settles on the JS
-    /// thread with the whole answer, failures included.
+    /// The primary API, defaults applied.
+    #[napi]
+    pub fn primary(&self) -> ApiInfo {
+        ApiInfo::from(self.front.primary())
+    }
+
+    /// A chat completion on a waiter thread; the Promise settles on the JS thread with the whole
+    /// answer, failures included. `call`: `{fallback, openpipe, timeout, max_retries}`.
     #[napi(ts_return_type = "Promise<ChatOutcome>")]
-    pub fn chat<'env>(&self, env: &'env Env, request: serde_json::Value) -> Result<Object<'env>> {
+    pub fn chat<'env>(&self, env: &'env Env, request: Value, call: Option<Value>) -> Result<Object<'env>> {
+        let (client, _) = self.client(call)?;
         let (deferred, promise) =
             env.create_deferred::<ChatOutcome, Resolver<ChatOutcome>>().map_err(str_err)?;
-        let client = self.client.clone();
         waiters::run(move || {
             let outcome = match client.chat(&request) {
                 Ok(r) => ChatOutcome {
-                    served_by: Some(ServedByInfo::from(&r.served_by)),
+                    served_by: Some(json!(r.served_by)),
                     is_fallback: r.is_fallback,
                     attempts: attempts(&r.attempts),
                     completion: Some(r.completion),
@@ -166,46 +149,22 @@ impl NativeLlm {
         Ok(promise)
     }
 
-    /// A streaming call, not started yet: `open()` starts it. `options`: this call's options
-    /// (`{stream_recovery: 'restart'}`), checked by core.
+    /// A streaming call, not started yet: `open()` starts it. `call` as for `chat`, plus
+    /// `stream_recovery`.
     #[napi]
-    pub fn stream(
-        &self,
-        request: serde_json::Value,
-        options: Option<serde_json::Value>,
-    ) -> Result<NativeChatStream> {
-        let call = match options {
-            Some(o) => CallSpec::from_value(o).and_then(|s| s.options()).map_err(|e| js_error(&e))?,
-            None => CallOptions::default(),
-        };
+    pub fn stream(&self, request: Value, call: Option<Value>) -> Result<NativeChatStream> {
+        let (client, call) = self.client(call)?;
         Ok(NativeChatStream {
-            client: self.client.clone(),
+            client,
             request: Mutex::new(Some(request)),
             call,
             state: Arc::new(StreamState { stream: Mutex::new(None), closed: AtomicBool::new(false) }),
         })
     }
-
-    /// Each target's circuit breaker state (`closed`, `open`, `half_open`), in target order.
-    #[napi]
-    pub fn circuit_states(&self) -> Vec<String> {
-        self.client
-            .circuit_states()
-            .iter()
-            .map(|s| {
-                match s {
-                    CircuitState::Closed => "closed",
-                    CircuitState::Open => "open",
-                    CircuitState::HalfOpen => "half_open",
-                }
-                .to_string()
-            })
-            .collect()
-    }
 }
 
 impl StreamStep {
-    fn chunk(chunk: serde_json::Value) -> Self {
+    fn chunk(chunk: Value) -> Self {
         StreamStep {
             chunk: Some(chunk),
             done: false,
@@ -219,7 +178,7 @@ impl StreamStep {
     }
 
     fn end(error: Option<ErrorInfo>) -> Self {
-        StreamStep { chunk: None, done: true, error, ..StreamStep::chunk(serde_json::Value::Null) }
+        StreamStep { chunk: None, done: true, error, ..StreamStep::chunk(Value::Null) }
     }
 }
 
@@ -233,7 +192,7 @@ struct StreamState {
 #[napi]
 pub struct NativeChatStream {
     client: LlmClient,
-    request: Mutex<Option<serde_json::Value>>,
+    request: Mutex<Option<Value>>,
     call: CallOptions,
     state: Arc<StreamState>,
 }
@@ -260,7 +219,7 @@ impl NativeChatStream {
                 Ok(s) => {
                     let outcome = ChatOutcome {
                         completion: None,
-                        served_by: Some(ServedByInfo::from(s.served_by())),
+                        served_by: Some(json!(s.served_by())),
                         is_fallback: s.is_fallback(),
                         attempts: attempts(s.attempts()),
                         error: None,
@@ -301,7 +260,7 @@ impl NativeChatStream {
                     step.restart = s.is_restart();
                     step.restarts = s.restarts();
                     if step.done || s.restarts() != before {
-                        step.served_by = Some(ServedByInfo::from(s.served_by()));
+                        step.served_by = Some(json!(s.served_by()));
                         step.is_fallback = s.is_fallback();
                         step.attempts = Some(attempts(s.attempts()));
                     }

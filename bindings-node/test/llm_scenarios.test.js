@@ -26,7 +26,7 @@ function nodeOptions(options) {
 async function call(sim, scenario) {
   const key = 'sk-scenario-key';
   const out = { text: '', restarts: 0, error: null, invalid: null };
-  const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }], fallback: { model: 'm' } };
+  const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }], fallback: scenario.fallback ?? { model: 'm' } };
   let stream;
   try {
     const client = new OpenAI({

@@ -22,8 +22,7 @@ import { errorFromInfo, FailsoftError, InvalidArgumentError, toFailsoftError } f
 import type { ErrorCode } from './errors';
 import { native } from './native';
 import type { FleetOptions } from './client';
-import { toSpec } from './sources';
-import type { AttemptInfo, ChatOutcome, ErrorInfo } from './native';
+import type { ChatOutcome, ErrorInfo } from './native';
 
 /** Where an OpenAI-compatible API lives. */
 export interface OpenAICompatibleClientOptions {
@@ -49,10 +48,10 @@ export class OpenAICompatibleClient {
   readonly timeout: number | undefined;
 
   constructor(options: OpenAICompatibleClientOptions = {}) {
-    checkKnown('OpenAICompatibleClient', options, ['baseURL', 'apiKey', 'timeout']);
-    this.baseURL = baseUrlOf(options.baseURL);
-    this.timeout = checkMs('timeout', options.timeout);
-    keys.set(this, checkString('apiKey', options.apiKey) ?? process.env.OPENAI_API_KEY);
+    const api = call(() => native.llmApi(toCore(options)));
+    this.baseURL = api.baseUrl;
+    this.timeout = options.timeout;
+    keys.set(this, api.apiKey ?? undefined);
   }
 
   toJSON(): object {
@@ -255,58 +254,69 @@ export interface ChatCompletionChunk {
 /** A `FailsoftError` of a call that no target answered, with every attempt. */
 export type LlmError = FailsoftError & { readonly attempts: readonly LlmAttempt[] };
 
-type NativeLlm = InstanceType<typeof native.NativeLlm>;
+type NativeFront = InstanceType<typeof native.NativeFront>;
 type NativeChatStream = InstanceType<typeof native.NativeChatStream>;
 
-/** Native clients kept per `OpenAI` instance (by target list and options); the oldest goes past this. */
-const MAX_NATIVE = 64;
+/** Node's option names (camelCase, milliseconds) that core spells otherwise (snake_case, seconds). */
+const SECONDS: Readonly<Record<string, string>> = {
+  timeout: 'timeout',
+  deadline: 'deadline_seconds',
+  firstChunkTimeout: 'first_chunk_timeout_seconds',
+  retryAfterCap: 'retry_after_cap_seconds',
+  breakerCooldown: 'breaker_cooldown_seconds',
+  streamIdleTimeout: 'stream_idle_timeout_seconds',
+};
 
-const OPENAI_OPTIONS = [
-  'baseURL',
-  'apiKey',
-  'timeout',
-  'maxRetries',
-  'fallbackClient',
-  'openpipe',
-  'deadline',
-  'firstChunkTimeout',
-  'retryAfterCap',
-  'breakerThreshold',
-  'breakerCooldown',
-  'stopStatuses',
-  'streamIdleTimeout',
-  'streamRecovery',
-  'falloverClasses',
-  'fleet',
-];
+/**
+ * Options as core's LLM front takes them (`failsoft::llm::Front`): names in snake_case, times in
+ * seconds, an `OpenAICompatibleClient` as its `{base_url, api_key, timeout}`. Nothing is checked
+ * here: core names a bad option by its path (`fallback[0].timeout`).
+ */
+function toCore(v: unknown): unknown {
+  if (v instanceof OpenAICompatibleClient) {
+    return toCore({ baseURL: v.baseURL, apiKey: keys.get(v), timeout: v.timeout });
+  }
+  if (Array.isArray(v)) return v.map(toCore);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    const s = SECONDS[k];
+    if (s !== undefined) out[s] = typeof x === 'number' ? x / 1000 : x;
+    else out[k === 'baseURL' ? 'base_url' : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = toCore(x);
+  }
+  return out;
+}
+
+/** A native call, its error as a `FailsoftError`. */
+function call<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw toFailsoftError(e);
+  }
+}
 
 /**
  * An OpenAI-compatible client whose chat completions fall over to fallback targets
- * (`client.chat.completions.create(...)`, as in the OpenAI SDK and OpenPipe's).
+ * (`client.chat.completions.create(...)`, as in the OpenAI SDK and OpenPipe's). Every option is
+ * checked when it is made; one native client serves each distinct target list, so the targets'
+ * circuit breakers are shared by its calls.
  */
 export class OpenAI {
   readonly baseURL: string;
   readonly timeout: number | undefined;
   readonly chat: { readonly completions: Completions };
-  readonly #options: OpenAIOptions;
-  readonly #fallbackClient: OpenAICompatibleClient | undefined;
-  readonly #native = new Map<string, NativeLlm>();
+  /** @internal */
+  declare readonly _front: NativeFront;
 
   constructor(options: OpenAIOptions = {}) {
-    checkKnown('OpenAI', options, OPENAI_OPTIONS);
-    this.baseURL = baseUrlOf(options.baseURL);
-    this.timeout = checkMs('timeout', options.timeout);
-    keys.set(this, checkString('apiKey', options.apiKey) ?? process.env.OPENAI_API_KEY);
-    for (const name of ['deadline', 'firstChunkTimeout', 'retryAfterCap', 'breakerCooldown'] as const) {
-      checkMs(name, options[name]);
-    }
-    for (const name of ['maxRetries', 'breakerThreshold'] as const) checkCount(name, options[name]);
-    const fallbackClient = options.fallbackClient ?? options.openpipe?.fallbackClient;
-    if (fallbackClient !== undefined && !(fallbackClient instanceof OpenAICompatibleClient)) {
-      throw new InvalidArgumentError('fallbackClient must be an OpenAICompatibleClient');
-    }
-    this.#fallbackClient = fallbackClient;
-    this.#options = { ...options };
+    const front = call(() => new native.NativeFront(toCore(options)));
+    Object.defineProperty(this, '_front', { value: front, enumerable: false });
+    const primary = front.primary();
+    this.baseURL = primary.baseUrl;
+    this.timeout = options.timeout;
+    keys.set(this, primary.apiKey ?? undefined);
     this.chat = Object.freeze({ completions: new Completions(this) });
   }
 
@@ -316,61 +326,6 @@ export class OpenAI {
 
   [inspect.custom](): string {
     return `${this.constructor.name} ${inspect(shown(this))}`;
-  }
-
-  /** @internal The native client for these targets (one per distinct list, sharing its breakers). */
-  _native(params: ChatCompletionCreateParams, requestOptions: RequestOptions): NativeLlm {
-    const o = this.#options;
-    const timeout = checkMs('timeout', requestOptions.timeout) ?? this.timeout;
-    const maxRetries = checkCount('maxRetries', requestOptions.maxRetries) ?? o.maxRetries;
-    const targets: Record<string, unknown>[] = [
-      { base_url: this.baseURL, api_key: keys.get(this), timeout_seconds: seconds(timeout) },
-    ];
-    const given = params.fallback ?? params.openpipe?.fallback;
-    const list: readonly FallbackOptions[] = given === undefined || given === null ? [] : Array.isArray(given) ? given : [given as FallbackOptions];
-    list.forEach((fb, i) => {
-      const name = `fallback[${i}]`;
-      if (fb === null || typeof fb !== 'object') throw new InvalidArgumentError(`${name} must be an object ({model, timeout, client})`);
-      checkKnown(name, fb, ['model', 'timeout', 'client']);
-      const client = fb.client ?? this.#fallbackClient;
-      if (client !== undefined && !(client instanceof OpenAICompatibleClient)) {
-        throw new InvalidArgumentError(`${name}.client must be an OpenAICompatibleClient`);
-      }
-      const t = checkMs(`${name}.timeout`, fb.timeout) ?? client?.timeout ?? this.timeout;
-      targets.push({
-        base_url: client ? client.baseURL : this.baseURL,
-        api_key: client ? keys.get(client) : keys.get(this),
-        model: checkString(`${name}.model`, fb.model),
-        timeout_seconds: seconds(t),
-      });
-    });
-    const spec = {
-      targets,
-      deadline_seconds: seconds(o.deadline),
-      max_retries: maxRetries,
-      retry_after_cap_seconds: seconds(o.retryAfterCap),
-      breaker_threshold: o.breakerThreshold,
-      breaker_cooldown_seconds: seconds(o.breakerCooldown),
-      first_chunk_timeout_seconds: seconds(o.firstChunkTimeout),
-      stop_statuses: o.stopStatuses === undefined ? undefined : [...o.stopStatuses],
-      // Checked by core (LlmSpec), which names the option in its error.
-      stream_idle_timeout_seconds: passSeconds(o.streamIdleTimeout),
-      stream_recovery: o.streamRecovery,
-      fallover_classes: o.falloverClasses,
-      fleet: o.fleet === undefined ? undefined : toSpec(o.fleet, new Set()),
-    };
-    const id = JSON.stringify(spec);
-    let llm = this.#native.get(id);
-    if (llm === undefined) {
-      try {
-        llm = new native.NativeLlm(spec);
-      } catch (e) {
-        throw toFailsoftError(e);
-      }
-      if (this.#native.size >= MAX_NATIVE) this.#native.delete(this.#native.keys().next().value as string);
-      this.#native.set(id, llm);
-    }
-    return llm;
   }
 }
 
@@ -397,26 +352,16 @@ export class Completions {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new InvalidArgumentError('create() needs the request body ({model, messages, ...})');
     }
-    checkKnown('request options', options, ['timeout', 'maxRetries']);
-    const llm = this.#client._native(body, options);
-    const { fallback: _f, openpipe: _o, streamRecovery, ...request } = body;
+    const { fallback, openpipe, streamRecovery, ...request } = body;
+    const callOptions = toCore({ ...options, fallback, openpipe, streamRecovery });
+    const front = this.#client._front;
     if (request.stream === true) {
-      let stream: NativeChatStream;
-      try {
-        stream = llm.stream(request, streamRecovery === undefined ? undefined : { stream_recovery: streamRecovery });
-      } catch (e) {
-        throw toFailsoftError(e);
-      }
+      const stream = call(() => front.stream(request, callOptions));
       const opened = await stream.open();
       if (opened.error) throw llmError(opened.error, opened.attempts);
       return new ChatCompletionStream(stream, opened);
     }
-    let outcome: ChatOutcome;
-    try {
-      outcome = await llm.chat(request);
-    } catch (e) {
-      throw toFailsoftError(e);
-    }
+    const outcome = await call(() => front.chat(request, callOptions));
     if (outcome.error || !outcome.completion) throw llmError(outcome.error, outcome.attempts);
     const completion = outcome.completion as Record<string, unknown>;
     Object.defineProperties(completion, {
@@ -513,71 +458,43 @@ export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletio
   }
 }
 
-function llmError(info: ErrorInfo | null | undefined, attempts: readonly AttemptInfo[]): LlmError {
+function llmError(info: ErrorInfo | null | undefined, attempts: readonly unknown[]): LlmError {
   const e = info ? errorFromInfo(info) : errorFromInfo({ code: 'UNAVAILABLE', key: '', message: 'no target answered' });
   Object.defineProperty(e, 'attempts', { value: attemptsOf(attempts), enumerable: true });
   return e as LlmError;
 }
 
-function servedBy(o: { readonly servedBy?: ChatOutcome['servedBy'] }): ServedBy {
-  const s = o.servedBy;
-  return Object.freeze({ index: s?.index ?? 0, model: s?.model ?? null, baseUrl: s?.baseUrl ?? '' });
+/** Core's `ServedBy` (`{index, model, base_url}`) in Node's names. */
+function servedBy(o: { readonly servedBy?: unknown }): ServedBy {
+  const s = (o.servedBy ?? {}) as { index?: number; model?: string | null; base_url?: string };
+  return Object.freeze({ index: s.index ?? 0, model: s.model ?? null, baseUrl: s.base_url ?? '' });
 }
 
-function attemptsOf(list: readonly AttemptInfo[]): readonly LlmAttempt[] {
+/** Core's serde form of an attempt (its kind already Node's code). */
+interface CoreAttempt {
+  readonly target: number;
+  readonly model: string | null;
+  readonly error_kind: ErrorCode | null;
+  readonly class: ErrorClass | null;
+  readonly status: number | null;
+  readonly elapsed_ms: number;
+  readonly skipped: boolean;
+  readonly message: string | null;
+}
+
+function attemptsOf(list: readonly unknown[]): readonly LlmAttempt[] {
   return Object.freeze(
-    list.map((a) =>
+    (list as readonly CoreAttempt[]).map((a) =>
       Object.freeze({
         target: a.target,
-        model: a.model ?? null,
-        errorKind: (a.errorKind ?? null) as ErrorCode | null,
-        status: a.status ?? null,
-        elapsedMs: a.elapsedMs,
+        model: a.model,
+        errorKind: a.error_kind,
+        status: a.status,
+        elapsedMs: a.elapsed_ms,
         skipped: a.skipped,
-        message: a.message ?? null,
-        errorClass: (a.errorClass ?? null) as ErrorClass | null,
+        message: a.message,
+        errorClass: a.class,
       }),
     ),
   );
-}
-
-function baseUrlOf(given: string | undefined): string {
-  const url = checkString('baseURL', given) ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
-  return url.replace(/\/+$/, '');
-}
-
-function checkKnown(what: string, options: object, known: readonly string[]): void {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${what}: options must be an object`);
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) throw new InvalidArgumentError(`${what}: unknown option '${k}' (known: ${known.join(', ')})`);
-  }
-}
-
-function checkString(name: string, v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new InvalidArgumentError(`${name} must be a string`);
-  return v;
-}
-
-function checkMs(name: string, v: unknown): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new InvalidArgumentError(`${name} must be a number of milliseconds >= 0`);
-  }
-  return v;
-}
-
-function checkCount(name: string, v: unknown): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be an integer >= 0`);
-  return v;
-}
-
-function seconds(ms: number | undefined): number | undefined {
-  return ms === undefined ? undefined : ms / 1000;
-}
-
-/** Milliseconds as seconds; anything else as given, for core to name in its error. */
-function passSeconds(ms: unknown): unknown {
-  return typeof ms === 'number' ? ms / 1000 : ms;
 }

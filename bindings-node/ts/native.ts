@@ -15,14 +15,12 @@
 import type * as Binding from '../binding';
 
 export type {
-  AttemptInfo,
   ChangeEvent,
   ChatOutcome,
   ErrorInfo,
   PayloadInfo,
   PrefetchReport,
   ReadOutcome,
-  ServedByInfo,
   StreamStep,
 } from '../binding';
 

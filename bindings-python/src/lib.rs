@@ -101,8 +101,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<value::PyValue>()?;
     m.add_class::<value::PyChange>()?;
     m.add_class::<prompt::PyPrompt>()?;
-    m.add_class::<llm::PyLlm>()?;
+    m.add_class::<llm::PyFront>()?;
     m.add_class::<llm::PyChatStream>()?;
+    m.add_function(wrap_pyfunction!(llm::_llm_api, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(_redact, m)?)?;
     m.add_function(wrap_pyfunction!(variables, m)?)?;

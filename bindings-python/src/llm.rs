@@ -1,11 +1,11 @@
-//! `failsoft._native._Llm` and `_ChatStream`: the core's `failsoft::llm::LlmClient` (SPEC §8)
-//! for `failsoft.OpenAI` (python/failsoft/_llm.py), which builds the options JSON (`LlmSpec`) and
-//! the OpenAI-shaped result objects. Every call waits with the GIL released, a stream between
-//! its chunks too.
+//! `failsoft._native._Front` and `_ChatStream`: core's OpenAI-shaped LLM front
+//! (`failsoft::llm::Front`, SPEC §8) for `failsoft.OpenAI` (python/failsoft/_llm.py). Arguments
+//! in as JSON, core's serde values out; every decision (defaults, checks, fallbacks, pooling) is
+//! core's. Every call waits with the GIL released, a stream between its chunks too.
 
 use crate::convert::{from_py, to_plain};
 use crate::errors::{error_object, to_pyerr};
-use failsoft::llm::{Attempt, CallSpec, ChatError, ChatStream, CircuitState, LlmClient, LlmSpec, ServedBy};
+use failsoft::llm::{Api, Attempt, ChatError, ChatStream, Front, FrontCall, ServedBy};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
@@ -27,28 +27,31 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
     })
 }
 
+/// `cls(**core's serde form of value)`; `class` is spelled `error_class` in Python.
+fn instance<'py>(
+    py: Python<'py>,
+    cls: &Py<PyAny>,
+    json: serde_json::Result<Json>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let json = json.map_err(|e| crate::errors::invalid_argument(e.to_string()))?;
+    let kwargs = to_plain(py, &json)?.cast_into::<PyDict>()?;
+    if let Some(class) = kwargs.get_item("class")? {
+        kwargs.del_item("class")?;
+        kwargs.set_item("error_class", class)?;
+    }
+    cls.bind(py).call((), Some(&kwargs))
+}
+
 fn served_by<'py>(py: Python<'py>, s: &ServedBy) -> PyResult<Bound<'py, PyAny>> {
-    classes(py)?.served_by.bind(py).call1((s.index, s.model.as_deref(), s.base_url.as_str()))
+    instance(py, &classes(py)?.served_by, serde_json::to_value(s))
 }
 
 fn attempts<'py>(py: Python<'py>, list: &[Attempt]) -> PyResult<Bound<'py, PyList>> {
-    let cls = classes(py)?.attempt.bind(py);
-    let items = list
-        .iter()
-        .map(|a| {
-            cls.call1((
-                a.target,
-                a.model.as_deref(),
-                a.error_kind.map(|k| k.as_str()),
-                a.status,
-                a.elapsed_ms,
-                a.skipped,
-                a.message.as_deref(),
-                a.class.map(|c| c.as_str()),
-            ))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
+    let cls = &classes(py)?.attempt;
+    PyList::new(
+        py,
+        list.iter().map(|a| instance(py, cls, serde_json::to_value(a))).collect::<PyResult<Vec<_>>>()?,
+    )
 }
 
 /// The exception of a call no target answered: the last error's class, with `.attempts`.
@@ -73,33 +76,75 @@ fn request_json(request: &Bound<'_, PyAny>) -> PyResult<Json> {
     from_py(request, "request")
 }
 
+/// `(base_url, api_key, timeout)` of an API: `base_url`, `api_key`, `timeout` with core's defaults
+/// (`OPENAI_BASE_URL`, `OPENAI_API_KEY`), checked (`OpenAICompatibleClient`).
+#[pyfunction]
+pub fn _llm_api(
+    py: Python<'_>,
+    options: &Bound<'_, PyAny>,
+) -> PyResult<(String, Option<String>, Option<f64>)> {
+    let api = Api::from_value("", from_py(options, "options")?).map_err(|e| to_pyerr(py, &e))?;
+    Ok((api.base_url, api.api_key, api.timeout))
+}
+
 /// What `chat` returns: `(completion, served_by, is_fallback, attempts)`.
 type ChatOutcome<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, bool, Bound<'py, PyList>);
 
-/// One `LlmClient`: its targets' circuit breakers are shared by every call made through it.
-#[pyclass(frozen, module = "failsoft._native", name = "_Llm")]
-pub struct PyLlm {
-    core: LlmClient,
+/// One OpenAI-shaped client: its calls share the breakers of each target list (core's pool).
+#[pyclass(frozen, module = "failsoft._native", name = "_Front")]
+pub struct PyFront {
+    core: Front,
+}
+
+impl PyFront {
+    fn call(
+        &self,
+        py: Python<'_>,
+        call: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(failsoft::llm::LlmClient, FrontCall)> {
+        let call = match call {
+            Some(c) => FrontCall::from_value(from_py(c, "call options")?),
+            None => Ok(FrontCall::default()),
+        };
+        call.and_then(|c| Ok((self.core.client(&c)?, c))).map_err(|e| to_pyerr(py, &e))
+    }
 }
 
 #[pymethods]
-impl PyLlm {
-    /// `spec`: the LLM options JSON as a dict (`failsoft::llm::LlmSpec`: `targets`,
-    /// `deadline_seconds`, `max_retries`, ...). Validates every option; no I/O.
+impl PyFront {
+    /// `options`: the front's options JSON as a dict (`failsoft::llm::Front`: `base_url`,
+    /// `api_key`, `timeout`, `fallback_client`, `openpipe` and the shared LLM options). No I/O.
     #[new]
-    fn new(py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let json = from_py(spec, "LLM options")?;
-        let core = LlmSpec::from_value(json).and_then(|s| s.build()).map_err(|e| to_pyerr(py, &e))?;
-        Ok(PyLlm { core })
+    fn new(py: Python<'_>, options: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let core = Front::from_value(from_py(options, "options")?).map_err(|e| to_pyerr(py, &e))?;
+        Ok(PyFront { core })
     }
 
-    /// One chat completion through the targets, with the GIL released. Returns
-    /// `(completion: dict, served_by: ServedBy, is_fallback: bool, attempts: list[Attempt])`;
-    /// raises the last error's class, with `.attempts`, when no target answered.
-    fn chat<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<ChatOutcome<'py>> {
+    /// `(base_url, api_key, timeout)` of the primary, defaults applied.
+    #[getter]
+    fn primary(&self) -> (String, Option<String>, Option<f64>) {
+        let a = self.core.primary();
+        (a.base_url.clone(), a.api_key.clone(), a.timeout)
+    }
+
+    /// Core clients pooled (one per distinct target list).
+    fn pooled(&self) -> usize {
+        self.core.pooled()
+    }
+
+    /// One chat completion, with the GIL released. `call`: this call's options (`fallback`,
+    /// `openpipe`, `timeout`). Returns `(completion, served_by, is_fallback, attempts)`; raises
+    /// the last error's class, with `.attempts`, when no target answered.
+    #[pyo3(signature = (request, call=None))]
+    fn chat<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        call: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<ChatOutcome<'py>> {
+        let (client, _) = self.call(py, call)?;
         let request = request_json(request)?;
-        let result = py.detach(|| self.core.chat(&request));
-        match result {
+        match py.detach(|| client.chat(&request)) {
             Ok(r) => Ok((
                 to_plain(py, &r.completion)?,
                 served_by(py, &r.served_by)?,
@@ -111,23 +156,16 @@ impl PyLlm {
     }
 
     /// Opens a stream (falling over until a first chunk arrived), with the GIL released.
-    /// `options`: this call's options (`{"stream_recovery": "restart"}`), checked by core.
-    #[pyo3(signature = (request, options=None))]
+    #[pyo3(signature = (request, call=None))]
     fn chat_stream(
         &self,
         py: Python<'_>,
         request: &Bound<'_, PyAny>,
-        options: Option<&Bound<'_, PyAny>>,
+        call: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyChatStream> {
+        let (client, call) = self.call(py, call)?;
         let request = request_json(request)?;
-        let call = match options {
-            Some(o) => CallSpec::from_value(from_py(o, "call options")?)
-                .and_then(|s| s.options())
-                .map_err(|e| to_pyerr(py, &e))?,
-            None => Default::default(),
-        };
-        let result = py.detach(|| self.core.chat_stream_with(&request, call));
-        match result {
+        match py.detach(|| client.chat_stream_with(&request, call.options())) {
             Ok(stream) => Ok(PyChatStream {
                 served_by: Mutex::new(served_by(py, stream.served_by())?.unbind()),
                 is_fallback: Mutex::new(stream.is_fallback()),
@@ -137,19 +175,6 @@ impl PyLlm {
             }),
             Err(e) => Err(chat_error(py, &e)),
         }
-    }
-
-    /// Each target's circuit breaker: `"closed"`, `"open"` or `"half_open"`, in target order.
-    fn circuit_states(&self) -> Vec<&'static str> {
-        self.core
-            .circuit_states()
-            .into_iter()
-            .map(|s| match s {
-                CircuitState::Closed => "closed",
-                CircuitState::Open => "open",
-                CircuitState::HalfOpen => "half_open",
-            })
-            .collect()
     }
 }
 

@@ -202,12 +202,15 @@ def test_the_breaker_skips_a_dead_primary(sim: Simulator) -> None:
 
 
 def test_one_native_client_per_target_list(sim: Simulator) -> None:
+    # The pool is core's (failsoft::llm::Front, proven there); this proves the door reaches it.
     c = openai(sim)
-    one = c._native({"model": "a"}, None)
-    assert c._native({"model": "a"}, None) is one
-    assert c._native([{"model": "a"}], None) is one
-    assert c._native({"model": "b"}, None) is not one
-    assert c._native({"model": "a"}, 1.5) is not one  # another primary timeout
+    create(c, fallback={"model": "a"})
+    create(c, fallback=[{"model": "a"}])
+    create(c, fallback="a")
+    assert c._front.pooled() == 1
+    create(c, fallback={"model": "b"})
+    create(c, fallback={"model": "a"}, timeout=1.5)  # another primary timeout
+    assert c._front.pooled() == 3
 
 
 def test_a_list_of_fallbacks_and_the_openpipe_spellings(sim: Simulator) -> None:
@@ -337,7 +340,7 @@ def test_bad_arguments_are_invalid_argument(sim: Simulator) -> None:
     cases: List[Callable[[], Any]] = [
         lambda: c.chat.completions.create(model="m", messages="hi"),  # type: ignore[arg-type]
         lambda: c.chat.completions.create(model=3, messages=MESSAGES),  # type: ignore[arg-type]
-        lambda: create(c, fallback="gpt-4o"),
+        lambda: create(c, fallback=3),  # a model name is a fallback (issue 11), a number is not
         lambda: create(c, fallback={"model": "x", "retries": 3}),
         lambda: create(c, fallback={"model": "x", "client": "not a client"}),
         lambda: create(c, fallback={"model": "x"}, openpipe={"fallback": {"model": "y"}}),
@@ -404,8 +407,8 @@ def test_the_interpreter_exits_promptly_with_calls_in_flight(sim: Simulator) -> 
 
 
 def test_the_fleet_option_reaches_core_which_names_a_bad_one_without_the_password(sim: Simulator) -> None:
-    client = openai(sim, fleet={"redis_url": "http://:hunter2@127.0.0.1:1/0"})
+    # Core checks every option when the client is made (issue 11: one rule in every language).
     with pytest.raises(failsoft.InvalidArgument) as info:
-        create(client)
+        openai(sim, fleet={"redis_url": "http://:hunter2@127.0.0.1:1/0"})
     assert "fleet.redis_url" in str(info.value) and "hunter2" not in str(info.value)
     assert sim.count(PRIMARY_CHAT) == 0

@@ -161,21 +161,22 @@ def test_every_scenario_op_is_known() -> None:
 def _llm_call(sim: Simulator, scenario: Dict[str, Any]) -> Dict[str, Any]:
     """Runs the scenario's call; returns what llm.json's expectations name."""
     key = "sk-scenario-key"
-    client = failsoft.OpenAI(
-        base_url=sim.openai_base_url("primary"),
-        api_key=key,
-        fallback_client=failsoft.OpenAICompatibleClient(base_url=sim.openai_base_url("fallback"), api_key=key),
-        **scenario.get("options", {}),
-    )
     kwargs: Dict[str, Any] = dict(scenario.get("call", {}))
     messages = [{"role": "user", "content": "hi"}]
     out: Dict[str, Any] = {"text": "", "restarts": 0, "error": None}
+    fallback = scenario.get("fallback", {"model": "m"})
     try:
+        client = failsoft.OpenAI(
+            base_url=sim.openai_base_url("primary"),
+            api_key=key,
+            fallback_client=failsoft.OpenAICompatibleClient(base_url=sim.openai_base_url("fallback"), api_key=key),
+            **scenario.get("options", {}),
+        )
         if not scenario.get("stream"):
-            r = client.chat.completions.create(model="m", messages=messages, fallback={"model": "m"})
+            r = client.chat.completions.create(model="m", messages=messages, fallback=fallback)
             out.update(text=r.choices[0].message.content, served_by=r.served_by.index, attempts=r.attempts)
             return out
-        s = client.chat.completions.create(model="m", messages=messages, fallback={"model": "m"}, stream=True, **kwargs)
+        s = client.chat.completions.create(model="m", messages=messages, fallback=fallback, stream=True, **kwargs)
     except failsoft.InvalidArgument as e:
         if "invalid_option" in scenario["expect"]:
             out["invalid"] = e

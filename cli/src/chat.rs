@@ -2,7 +2,7 @@
 
 use crate::args::{or_env, seconds};
 use clap::Args;
-use failsoft::llm::{Attempt, ErrorClass, LlmClient, LlmOptions, StreamRecovery, Target};
+use failsoft::llm::{client_from_value, Attempt, ErrorClass, StreamRecovery};
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
@@ -63,25 +63,34 @@ pub struct ChatArgs {
     pub json: bool,
 }
 
-/// One target from its flags; the key from the flag, else the environment.
-fn target(
-    url: &str,
-    key: Option<&str>,
-    key_env: &str,
-    model: Option<&str>,
-    timeout: Option<Duration>,
-) -> Target {
-    let mut t = Target::new(url);
-    if let Some(key) = or_env(key, key_env) {
-        t = t.api_key(key);
-    }
-    if let Some(m) = model {
-        t = t.model(m);
-    }
-    if let Some(d) = timeout {
-        t = t.timeout(d);
-    }
-    t
+fn secs(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64())
+}
+
+/// The flags as the options of core's OpenAI-shaped front (`failsoft::llm::Front`), the names
+/// `failsoft.OpenAI` and the C options JSON use: defaults, checks and inheritance are core's.
+fn front_options(args: &ChatArgs) -> serde_json::Value {
+    let fallback = match (&args.fallback_base_url, &args.fallback_model) {
+        (Some(url), model) => json!({
+            "model": model.as_deref().unwrap_or(&args.model),
+            "timeout": secs(args.fallback_timeout),
+            "client": {"base_url": url, "api_key": or_env(args.fallback_api_key.as_deref(), "FAILSOFT_FALLBACK_API_KEY")},
+        }),
+        // Same endpoint, another model (the OpenPipe seed's `fallback: {model}`).
+        (None, Some(m)) => json!({"model": m, "timeout": secs(args.fallback_timeout)}),
+        (None, None) => json!([]),
+    };
+    json!({
+        "base_url": args.base_url,
+        "api_key": args.api_key,
+        "timeout": secs(args.timeout),
+        "fallback": fallback,
+        "deadline_seconds": secs(args.deadline),
+        "first_chunk_timeout_seconds": secs(args.first_chunk_timeout),
+        "stream_idle_timeout_seconds": secs(args.stream_idle_timeout),
+        "stream_recovery": args.stream_recovery.map(StreamRecovery::as_str),
+        "fallover_classes": args.fallover_classes.as_ref().map(|c| c.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+    })
 }
 
 fn attempts_line(attempts: &[Attempt]) -> String {
@@ -102,37 +111,8 @@ fn attempts_line(attempts: &[Attempt]) -> String {
 }
 
 pub fn run(args: &ChatArgs) -> Result<ExitCode, String> {
-    let primary =
-        || target(&args.base_url, args.api_key.as_deref(), "OPENAI_API_KEY", Some(&args.model), args.timeout);
+    let llm = client_from_value(front_options(args)).map_err(|e| e.to_string())?;
     let model = args.model.as_str();
-    let mut targets = vec![primary()];
-    if let Some(url) = &args.fallback_base_url {
-        let fb_model = args.fallback_model.as_deref().unwrap_or(model);
-        let key = args.fallback_api_key.as_deref();
-        targets.push(target(url, key, "FAILSOFT_FALLBACK_API_KEY", Some(fb_model), args.fallback_timeout));
-    } else if let Some(m) = &args.fallback_model {
-        // Same endpoint, another model (the OpenPipe seed's `fallback: {model}`).
-        let mut fb = primary().model(m);
-        if let Some(d) = args.fallback_timeout {
-            fb = fb.timeout(d);
-        }
-        targets.push(fb);
-    }
-    let mut options = LlmOptions::new(targets);
-    options.deadline = args.deadline;
-    if let Some(d) = args.first_chunk_timeout {
-        options.first_chunk_timeout = Some(d);
-    }
-    if let Some(d) = args.stream_idle_timeout {
-        options.stream_idle_timeout = d;
-    }
-    if let Some(r) = args.stream_recovery {
-        options.stream_recovery = r;
-    }
-    if let Some(classes) = &args.fallover_classes {
-        options.policy.fallover_classes = classes.clone();
-    }
-    let llm = LlmClient::new(options).map_err(|e| e.to_string())?;
     let mut messages = Vec::new();
     if let Some(system) = &args.system {
         messages.push(json!({"role": "system", "content": system}));

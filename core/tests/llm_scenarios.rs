@@ -1,6 +1,6 @@
 //! Runs tests/scenarios/llm.json: the LLM fault scenarios every language runs.
 
-use failsoft::llm::{CallSpec, ChatError, LlmSpec};
+use failsoft::llm::{client_from_value, CallSpec, ChatError};
 use failsoft_sim::{Fault, Simulator};
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -33,12 +33,16 @@ fn failed(e: ChatError) -> Outcome {
 }
 
 fn run(sim: &Simulator, scenario: &Value) -> Result<Outcome, failsoft::Error> {
-    let target = |name: &str| json!({"base_url": sim.openai_base_url(name), "api_key": "sk-scenario-key"});
-    let mut spec = json!({"targets": [target("primary"), target("fallback")]});
+    let key = "sk-scenario-key";
+    let mut spec = json!({
+        "base_url": sim.openai_base_url("primary"), "api_key": key,
+        "fallback_client": {"base_url": sim.openai_base_url("fallback"), "api_key": key},
+        "fallback": scenario.get("fallback").cloned().unwrap_or(json!({"model": "m"})),
+    });
     if let Some(o) = scenario["options"].as_object() {
         spec.as_object_mut().unwrap().extend(o.clone());
     }
-    let client = LlmSpec::from_value(spec)?.build()?;
+    let client = client_from_value(spec)?;
     let request = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
     if scenario["stream"] != json!(true) {
         return Ok(match client.chat(&request) {

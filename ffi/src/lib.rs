@@ -36,7 +36,6 @@ mod listener;
 mod llm;
 
 /// cbindgen:ignore
-mod llm_json;
 
 // The landing pad's panic path is proven by Rust tests: the library exports nothing for a test to
 // make it panic with.

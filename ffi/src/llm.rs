@@ -5,7 +5,6 @@ use crate::args::{handle, out_arg, owned_json, parse_json, str_arg};
 use crate::error::{
     landing_pad, landing_pad_llm, landing_pad_or, last_error_attempts, lossy_cstring, Failure, Status,
 };
-use crate::llm_json::{attempts_to_json, circuit_state_name, llm_from_json};
 use failsoft::llm::{Attempt, CallOptions, CallSpec, ChatError, ChatStream, LlmClient, ServedBy};
 use failsoft::Error;
 use std::ffi::{c_char, c_void, CString};
@@ -74,18 +73,19 @@ impl ChatResult {
     fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "completion": self.completion,
-            "served_by": {
-                "index": self.served_by.index,
-                "model": self.served_by.model,
-                "base_url": self.served_by.base_url,
-            },
+            "served_by": self.served_by,
             "is_fallback": self.is_fallback,
-            "attempts": attempts_to_json(&self.attempts),
+            "attempts": self.attempts,
             "chunks": self.chunks,
             "incomplete": self.incomplete,
             "restarts": self.restarts,
         })
     }
+}
+
+/// Every attempt as a JSON array, in order (core's serde form).
+fn attempts_to_json(attempts: &[Attempt]) -> serde_json::Value {
+    serde_json::json!(attempts)
 }
 
 /// A chat call's failure: its error and every attempt it made.
@@ -143,8 +143,14 @@ unsafe fn request_arg(ptr: *const c_char) -> Result<serde_json::Value, Error> {
 ///   before falling over; `stream_idle_timeout_seconds` (default 30) the longest silence after
 ///   it; `stream_recovery` (`error`, `restart`) what a break after the first chunk does.
 ///
+/// The OpenAI-shaped options of the Python and Node `OpenAI` clients are accepted instead of
+/// `targets` (core's `failsoft::llm::Front`, same names): `{"base_url": …, "api_key": …,
+/// "timeout": 10, "fallback_client": {"base_url": …, "api_key": …}, "fallback": [{"model":
+/// "gpt-4o-mini", "timeout": 20}, "gpt-4o"]}` plus the options above; `base_url` and `api_key`
+/// default to `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
+///
 /// Errors: `FAILSOFT_INVALID_ARGUMENT` for NULL arguments, invalid JSON, an unknown or mistyped
-/// option (the message names it: `targets[1].timeout_seconds: invalid type: …`), no target, a
+/// option (the message names its path: `targets[1].timeout_seconds`, `fallback[0].timeout`), no target, a
 /// base URL that is not http(s), a negative or zero duration. No message contains an API key.
 /// Ownership: on success `*out_llm` is the caller's, freed with `failsoft_llm_free`; NULL on
 /// failure. Thread-safety: any thread.
@@ -157,7 +163,7 @@ pub unsafe extern "C" fn failsoft_llm_new(options_json: *const c_char, out_llm: 
         // SAFETY: forwarded contract.
         let out = unsafe { out_arg(out_llm, "out_llm", std::ptr::null_mut()) }?;
         let text = unsafe { str_arg(options_json, "options_json") }?;
-        let inner = llm_from_json(text)?;
+        let inner = failsoft::llm::client_from_json(text)?;
         *out = Box::into_raw(Box::new(Llm { inner }));
         Ok(())
     })
@@ -386,8 +392,7 @@ pub unsafe extern "C" fn failsoft_llm_circuit_states_json(
         // SAFETY: forwarded contract.
         let out = unsafe { out_arg(out_json, "out_json", std::ptr::null_mut()) }?;
         let llm = unsafe { handle(llm, "llm") }?;
-        let states: Vec<&str> = llm.inner.circuit_states().into_iter().map(circuit_state_name).collect();
-        *out = owned_json(&serde_json::json!(states));
+        *out = owned_json(&serde_json::json!(llm.inner.circuit_states()));
         Ok(())
     })
 }

@@ -212,12 +212,11 @@ TEST_P(LlmScenario, RunsThroughTheCAbi) {
   if (scenario.contains("reply")) sim.control("POST", "/_sim/openai", {{"reply", scenario["reply"]}});
   const json faults = scenario.value("faults", json::array());
   for (const json &f : faults) sim.control("POST", "/_sim/fault", f);
-  json target = {{"api_key", "sk-scenario-key"}};
-  json options = {{"targets", json::array()}};
-  for (const char *t : {"primary", "fallback"}) {
-    target["base_url"] = sim.url() + "/t/" + t + "/v1";
-    options["targets"].push_back(target);
-  }
+  // The OpenAI-shaped options (core's llm::Front), as Python and Node build them.
+  json options = {{"base_url", sim.url() + "/t/primary/v1"},
+                  {"api_key", "sk-scenario-key"},
+                  {"fallback_client", {{"base_url", sim.url() + "/t/fallback/v1"}, {"api_key", "sk-scenario-key"}}},
+                  {"fallback", scenario.value("fallback", json{{"model", "m"}})}};
   const json extra = scenario.value("options", json::object());  // items() needs it alive
   for (auto &[k, v] : extra.items()) options[k] = v;
 

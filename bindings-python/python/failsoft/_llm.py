@@ -14,18 +14,16 @@
 The work is the core's ``failsoft::llm::LlmClient``: targets tried in order, per-attempt
 timeouts and one optional deadline, one short retry within a target, fallover on connection
 errors, timeouts, 401/403/404, 408/409/429 and 5xx (never on 400/413/422), and a circuit breaker
-per target. This module turns the OpenAI-style arguments into its options JSON and its answers
-into OpenAI-style objects. Calls wait with the GIL released.
+per target. Every decision about the OpenAI-style arguments (defaults, checks, fallbacks, which
+timeout a fallback inherits, one native client per target list) is core's ``failsoft::llm::Front``;
+this module passes the arguments on and wraps the answers in OpenAI-style objects. Calls wait
+with the GIL released.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-import os
-import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import (
     TYPE_CHECKING,
@@ -46,7 +44,7 @@ from typing import (
 )
 
 from ._errors import InvalidArgument
-from ._native import _ChatStream, _Llm, _redact
+from ._native import _ChatStream, _Front, _llm_api, _redact
 
 __all__ = [
     "OpenAI",
@@ -58,12 +56,6 @@ __all__ = [
     "Attempt",
     "OpenAIObject",
 ]
-
-_DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-# One native client per distinct target list and options, per `OpenAI` instance (so the
-# breakers are shared by its calls); the least recently used goes past this many.
-_MAX_NATIVE = 64
 
 
 @dataclass(frozen=True)
@@ -330,25 +322,14 @@ class Stream(Iterator[ChatCompletionChunk]):
         return f"Stream(served_by={self.served_by!r}, done={self.done}, incomplete={self.incomplete})"
 
 
-def _seconds(name: str, v: Optional[float]) -> Optional[float]:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InvalidArgument(f"{name} must be a number of seconds, got {type(v).__name__}")
-    return float(v)
-
-
-def _count(name: str, v: Optional[int]) -> Optional[int]:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise InvalidArgument(f"{name} must be a non-negative int")
-    return v
-
-
-def _string(name: str, v: Optional[str]) -> Optional[str]:
-    if v is not None and not isinstance(v, str):
-        raise InvalidArgument(f"{name} must be a str, got {type(v).__name__}")
+def _core(v: Any) -> Any:
+    """An argument as core's JSON: an ``OpenAICompatibleClient`` as its options, at any depth."""
+    if isinstance(v, OpenAICompatibleClient):
+        return {"base_url": v.base_url, "api_key": v.api_key, "timeout": v.timeout}
+    if isinstance(v, Mapping):
+        return {k: _core(x) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        return [_core(x) for x in v]
     return v
 
 
@@ -363,19 +344,21 @@ class OpenAICompatibleClient:
     def __init__(
         self, *, base_url: Optional[str] = None, api_key: Optional[str] = None, timeout: Optional[float] = None
     ) -> None:
-        self.base_url: str = _string("base_url", base_url) or os.environ.get("OPENAI_BASE_URL") or _DEFAULT_BASE_URL
-        self.api_key: Optional[str] = _string("api_key", api_key) or os.environ.get("OPENAI_API_KEY")
-        self.timeout: Optional[float] = _seconds("timeout", timeout)
+        api = _core({"base_url": base_url, "api_key": api_key, "timeout": timeout})
+        self.base_url: str
+        self.api_key: Optional[str]
+        self.timeout: Optional[float]
+        self.base_url, self.api_key, self.timeout = _llm_api(api)
 
     def __repr__(self) -> str:
         # The URL may carry a password (``https://user:pw@host``); the repr never shows it.
         return f"{type(self).__name__}(base_url={_redact(self.base_url)!r}, timeout={self.timeout!r})"
 
 
-FallbackSpec = Mapping[str, Any]
-"""One fallback: ``{"model": ..., "timeout": seconds, "client": OpenAICompatibleClient}``, each
-optional (the request's model; the client's timeout, else the ``OpenAI`` client's; the
-``fallback_client``, else the primary's own API)."""
+FallbackSpec = Union[str, Mapping[str, Any]]
+"""One fallback: a model name, or ``{"model": ..., "timeout": seconds, "client":
+OpenAICompatibleClient}``, each optional (the request's model; the client's timeout, else the
+``OpenAI`` client's; the ``fallback_client``, else the primary's own API)."""
 
 
 class OpenAI(OpenAICompatibleClient):
@@ -399,8 +382,9 @@ class OpenAI(OpenAICompatibleClient):
     longest silence between events, default 30) and ``stream_recovery`` (``"error"``, the
     default, or ``"restart"``; also per call), ``fleet`` (the client's ``fleet`` dict: the
     breakers are shared through Redis, so one process finding a target dead makes the others
-    skip it; default ``FAILSOFT_REDIS_URL``). Core checks these and names a bad one.
-    ``openpipe={"fallback_client": ...}`` is OpenPipe's spelling of ``fallback_client``.
+    skip it; default ``FAILSOFT_REDIS_URL``). Core (``failsoft::llm::Front``) checks these and
+    names a bad one by its path. ``openpipe={"fallback_client": ...}`` is OpenPipe's spelling of
+    ``fallback_client``.
 
     One native client (and so one circuit breaker per target) serves every call with the same
     target list. Thread-safe. Creating it never touches the network.
@@ -426,103 +410,13 @@ class OpenAI(OpenAICompatibleClient):
         stream_recovery: Optional[str] = None,
         fleet: Optional[Mapping[str, Any]] = None,
     ) -> None:
-        super().__init__(base_url=base_url, api_key=api_key, timeout=timeout)
-        if openpipe is not None:
-            if not isinstance(openpipe, Mapping):
-                raise InvalidArgument("openpipe must be a dict ({'fallback_client': ...})")
-            if fallback_client is None:
-                fallback_client = openpipe.get("fallback_client")
-        if fallback_client is not None and not isinstance(fallback_client, OpenAICompatibleClient):
-            raise InvalidArgument("fallback_client must be a failsoft.OpenAICompatibleClient")
+        self._front = _Front(_core({k: v for k, v in locals().items() if k != "self"}))
+        self.base_url, self.api_key, self.timeout = self._front.primary
+        self.max_retries: Optional[int] = max_retries
+        if fallback_client is None and openpipe is not None:
+            fallback_client = openpipe.get("fallback_client")
         self.fallback_client: Optional[OpenAICompatibleClient] = fallback_client
-        self.max_retries: Optional[int] = _count("max_retries", max_retries)
-        self._options: Dict[str, Any] = {
-            "deadline_seconds": _seconds("deadline_seconds", deadline_seconds),
-            "first_chunk_timeout_seconds": _seconds("first_chunk_timeout_seconds", first_chunk_timeout_seconds),
-            "retry_after_cap_seconds": _seconds("retry_after_cap_seconds", retry_after_cap_seconds),
-            "breaker_threshold": _count("breaker_threshold", breaker_threshold),
-            "breaker_cooldown_seconds": _seconds("breaker_cooldown_seconds", breaker_cooldown_seconds),
-            "stop_statuses": None if stop_statuses is None else [_status(s) for s in stop_statuses],
-            # Checked by core (LlmSpec), which names the option in its error.
-            "fallover_classes": None if fallover_classes is None else list(fallover_classes),
-            "stream_idle_timeout_seconds": stream_idle_timeout_seconds,
-            "stream_recovery": stream_recovery,
-            # The client's fleet dict, checked by core: the breakers shared through Redis.
-            "fleet": None if fleet is None else dict(fleet),
-        }
-        self._natives: OrderedDict[str, _Llm] = OrderedDict()
-        self._lock = threading.Lock()
         self.chat = Chat(self)
-
-    def _native(self, fallback: Any, timeout: Optional[float]) -> _Llm:
-        """The native client for this call's targets, one per distinct target list."""
-        primary_timeout = _seconds("timeout", timeout)
-        if primary_timeout is None:
-            primary_timeout = self.timeout
-        targets: List[Dict[str, Any]] = [
-            {"base_url": self.base_url, "api_key": self.api_key, "timeout_seconds": primary_timeout}
-        ]
-        for i, fb in enumerate(_fallback_list(fallback)):
-            name = f"fallback[{i}]" if isinstance(fallback, (list, tuple)) else "fallback"
-            if not isinstance(fb, Mapping):
-                raise InvalidArgument(f"{name} must be a dict ({{'model', 'timeout', 'client'}})")
-            unknown = sorted(set(fb) - {"model", "timeout", "client"})
-            if unknown:
-                raise InvalidArgument(f"{name} has unknown option(s) {', '.join(map(repr, unknown))}")
-            client = fb.get("client") or self.fallback_client
-            if client is not None and not isinstance(client, OpenAICompatibleClient):
-                raise InvalidArgument(f"{name}['client'] must be a failsoft.OpenAICompatibleClient")
-            t = _seconds(f"{name}['timeout']", fb.get("timeout"))
-            if t is None:
-                t = client.timeout if client is not None and client.timeout is not None else self.timeout
-            api = client if client is not None else self
-            targets.append(
-                {
-                    "base_url": api.base_url,
-                    "api_key": api.api_key,
-                    "model": _string(f"{name}['model']", fb.get("model")),
-                    "timeout_seconds": t,
-                }
-            )
-        spec: Dict[str, Any] = {"targets": [_without_none(t) for t in targets], "max_retries": self.max_retries}
-        spec.update(self._options)
-        spec = _without_none(spec)
-        # The key is a digest: the API keys are not kept in one more readable place.
-        key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
-        with self._lock:
-            llm = self._natives.get(key)
-            if llm is not None:
-                self._natives.move_to_end(key)
-                return llm
-        llm = _Llm(spec)
-        with self._lock:
-            llm = self._natives.setdefault(key, llm)
-            self._natives.move_to_end(key)
-            while len(self._natives) > _MAX_NATIVE:
-                self._natives.popitem(last=False)
-        return llm
-
-    def __repr__(self) -> str:
-        # The URL may carry a password (``https://user:pw@host``); the repr never shows it.
-        return f"{type(self).__name__}(base_url={_redact(self.base_url)!r}, timeout={self.timeout!r})"
-
-
-def _status(s: Any) -> int:
-    if isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 599:
-        raise InvalidArgument(f"stop_statuses must be HTTP statuses, got {s!r}")
-    return s
-
-
-def _without_none(d: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _fallback_list(fallback: Any) -> Sequence[Any]:
-    if fallback is None:
-        return []
-    if isinstance(fallback, (list, tuple)):
-        return fallback
-    return [fallback]
 
 
 class Chat:
@@ -605,30 +499,14 @@ class Completions:
         the first chunk arrived; ``stream_recovery="restart"`` (or ``"error"``) overrides the
         client's recovery for this stream (not sent).
         """
-        if not isinstance(model, str):
-            raise InvalidArgument(f"model must be a str, got {type(model).__name__}")
-        if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-            raise InvalidArgument("messages must be a list of message dicts")
-        # failsoft's own per-call option, not sent: "error" or "restart" (checked by core).
-        stream_recovery = params.pop("stream_recovery", None)
+        # failsoft's own per-call options, not sent; checked by core.
+        call = _core({"fallback": fallback, "openpipe": openpipe, "timeout": timeout})
+        call["stream_recovery"] = params.pop("stream_recovery", None)
         for unsupported in ("extra_headers", "extra_query"):
             if params.pop(unsupported, None) is not None:
                 raise InvalidArgument(f"{unsupported} is not supported by failsoft.OpenAI")
-        if openpipe is not None:
-            if not isinstance(openpipe, Mapping):
-                raise InvalidArgument("openpipe must be a dict ({'fallback': ...})")
-            if openpipe.get("fallback") is not None:
-                if fallback is not None:
-                    raise InvalidArgument("give the fallback once: fallback= or openpipe={'fallback': ...}")
-                fallback = openpipe["fallback"]
-        request: Dict[str, Any] = {"model": model, "messages": list(messages)}
-        request.update(params)
-        if extra_body is not None:
-            request.update(extra_body)
-        llm = self._client._native(fallback, timeout)
+        request: Dict[str, Any] = {"model": model, "messages": messages, **params, **(extra_body or {})}
         if stream:
-            call = None if stream_recovery is None else {"stream_recovery": stream_recovery}
-            return Stream(llm.chat_stream(request, call))
+            return Stream(self._client._front.chat_stream(request, call))
         request.pop("stream", None)
-        data, served_by, is_fallback, attempts = llm.chat(request)
-        return ChatCompletion._from_native(data, served_by, is_fallback, attempts)
+        return ChatCompletion._from_native(*self._client._front.chat(request, call))

@@ -22,7 +22,8 @@ __all__ = [
     "_prompt_from_json",
     "_shutdown",
     "_redact",
-    "_Llm",
+    "_Front",
+    "_llm_api",
     "_ChatStream",
     "__version__",
     "ERROR_KINDS",
@@ -229,17 +230,24 @@ def _shutdown() -> None: ...
 def _redact(text: str, /) -> str:
     """``text`` with credentials replaced by ``<redacted>``."""
 
-@final
-class _Llm:
-    """One ``failsoft::llm::LlmClient`` (``failsoft.OpenAI`` keeps one per target list)."""
+def _llm_api(options: Mapping[str, Any]) -> tuple[str, Optional[str], Optional[float]]:
+    """``(base_url, api_key, timeout)`` of an API, core's defaults applied and checked."""
 
-    def __new__(cls, spec: Mapping[str, Any]) -> _Llm: ...
-    def chat(self, request: Mapping[str, Any]) -> tuple[Dict[str, Any], Any, bool, List[Any]]:
+@final
+class _Front:
+    """Core's OpenAI-shaped LLM front (``failsoft::llm::Front``): one per ``failsoft.OpenAI``."""
+
+    def __new__(cls, options: Mapping[str, Any]) -> _Front: ...
+    @property
+    def primary(self) -> tuple[str, Optional[str], Optional[float]]: ...
+    def pooled(self) -> int: ...
+    def chat(
+        self, request: Mapping[str, Any], call: Optional[Mapping[str, Any]] = None
+    ) -> tuple[Dict[str, Any], Any, bool, List[Any]]:
         """``(completion, served_by, is_fallback, attempts)``; the GIL is released while waiting."""
-    def chat_stream(self, request: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None) -> _ChatStream:
-        """Opens a stream (falling over until its first chunk arrived); ``options`` is this call's
-        (``{"stream_recovery": "restart"}``)."""
-    def circuit_states(self) -> List[Literal["closed", "open", "half_open"]]: ...
+    def chat_stream(self, request: Mapping[str, Any], call: Optional[Mapping[str, Any]] = None) -> _ChatStream:
+        """Opens a stream (falling over until its first chunk arrived); ``call`` is this call's
+        options (``fallback``, ``openpipe``, ``timeout``, ``stream_recovery``)."""
 
 @final
 class _ChatStream:

@@ -25,8 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// What a target's breaker looks like right now (for status displays).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What a target's breaker looks like right now (for status displays). Serializes as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CircuitState {
     /// Calls go through.
     Closed,
@@ -34,6 +35,17 @@ pub enum CircuitState {
     Open,
     /// The cooldown ended: the next call probes the target (or one is probing it now).
     HalfOpen,
+}
+
+impl CircuitState {
+    /// The name every language shows: `closed`, `open`, `half_open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CircuitState::Closed => "closed",
+            CircuitState::Open => "open",
+            CircuitState::HalfOpen => "half_open",
+        }
+    }
 }
 
 /// What one breaker remembers: all a shared store would have to hold.

@@ -166,6 +166,12 @@ impl LlmClient {
         &self.inner.options
     }
 
+    /// Whether both handles are the same client (so share their breakers).
+    #[cfg(test)]
+    pub(crate) fn same_breakers(&self, other: &LlmClient) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Each target's circuit breaker, in target order: for a target used with several models,
     /// the least healthy of them (open, then half-open, then closed).
     pub fn circuit_states(&self) -> Vec<CircuitState> {
@@ -320,208 +326,206 @@ impl LlmClient {
         from: Cursor,
         mut attempt: impl FnMut(&TargetRt, &[u8], Duration, Option<Instant>) -> std::result::Result<T, Failure>,
     ) -> std::result::Result<Won<T>, ChatError> {
-        let inner = &*self.inner;
-        let o = &inner.options;
-        let deadline = call.deadline;
-        let attempts = &mut call.attempts;
-        let fail = |error: Error, class: Option<ErrorClass>, attempts: &mut Vec<Attempt>| {
-            Err(ChatError { error, class, attempts: std::mem::take(attempts) })
-        };
-        let deadline_error = |last: Option<&Failure>, attempts: &mut Vec<Attempt>| {
-            let d = o.deadline.unwrap_or_default();
-            let tail = last.map(|f| format!("; last error: {}", f.error.message)).unwrap_or_default();
-            log::warn!(
-                "failsoft llm: the call's deadline of {} passed after {} attempts",
-                secs(d),
-                attempts.len()
-            );
-            fail(
-                Error::timeout(format!("the call's deadline of {} passed{tail}", secs(d))),
-                Some(ErrorClass::Timeout),
-                attempts,
-            )
-        };
         let mut last: Option<Failure> = None;
         let request_model = map.get("model").and_then(Value::as_str);
-        let count = inner.targets.len();
-        for t in inner.targets.iter().skip(from.target) {
+        for t in self.inner.targets.iter().skip(from.target) {
             let model = t.model.as_deref().or(request_model).map(str::to_string);
-            let breaker = inner.breakers.get(t.index, model.as_deref());
-            let is_last = t.index + 1 == count;
-            let admission = match breaker.admit(Instant::now()) {
-                Admit::Pass => Admission::new(breaker, None),
-                Admit::Probe(token) => {
-                    log::debug!(
-                        "failsoft llm: probing target {} ({}) after its cooldown",
-                        t.index,
-                        t.shown_base
-                    );
-                    Admission::new(breaker, Some(token))
-                }
-                // The last remaining target is never skipped: a single attempt, as a last resort.
-                Admit::Skip if is_last => {
-                    log::debug!(
-                        "failsoft llm: target {} ({}) has an open circuit but is the last one left; trying it",
-                        t.index,
-                        t.shown_base
-                    );
-                    Admission::last_resort(breaker)
-                }
-                Admit::Skip => {
-                    log::debug!("failsoft llm: skipping target {} ({}): circuit open", t.index, t.shown_base);
-                    attempts.push(Attempt {
-                        target: t.index,
-                        model,
-                        error_kind: Some(ErrorKind::Unavailable),
-                        class: None,
-                        status: None,
-                        elapsed_ms: 0.0,
-                        skipped: true,
-                        message: Some(format!("skipped: the circuit breaker of {} is open", t.shown_base)),
-                    });
-                    continue;
-                }
-            };
-            let single = admission.probe.is_some() || admission.last_resort;
-            let tries = if single { 1 } else { o.max_retries.saturating_add(1) };
-            let nominal = if stream {
-                o.first_chunk_timeout.map_or(t.timeout, |f| f.min(t.timeout))
-            } else {
-                t.timeout
-            };
+            let Some(admission) = self.admit(t, model.as_deref(), &mut call.attempts) else { continue };
             let body = Body { map, model: t.model.as_deref(), stream };
-            let body = match serde_json::to_vec(&body) {
-                Ok(b) => b,
-                Err(e) => {
-                    return fail(
-                        Error::invalid_argument(format!("unserializable request ({e})")),
-                        None,
-                        attempts,
-                    )
-                }
-            };
-            let mut n: u32 = if t.index == from.target { from.tries } else { 0 };
-            if n >= tries && !single {
-                continue; // a restart whose target has no retry left
+            let body = serde_json::to_vec(&body).map_err(|e| {
+                ended(
+                    Error::invalid_argument(format!("unserializable request ({e})")),
+                    None,
+                    &mut call.attempts,
+                )
+            })?;
+            let tried = if t.index == from.target { from.tries } else { 0 };
+            let step = TargetStep { t, model, body: &body, stream, tried, last: last.as_ref() };
+            match self.on_target(step, admission, call, &mut attempt)? {
+                Some(Ok(won)) => return Ok(won),
+                Some(Err(failure)) => last = Some(failure),
+                None => {} // a restart whose target has no retry left
             }
-            let failure = loop {
-                let now = Instant::now();
-                let left = deadline.map(|d| d.saturating_duration_since(now));
-                if left.is_some_and(|l| l.is_zero()) {
-                    admission.report(Outcome::Unknown);
-                    return deadline_error(last.as_ref(), attempts);
-                }
-                let budget = left.map_or(nominal, |l| l.min(nominal));
-                let cut_short = budget < nominal;
-                let result = attempt(t, &body, budget, deadline);
-                let elapsed_ms = ms(now.elapsed());
-                match result {
-                    Ok(value) => {
-                        attempts.push(Attempt {
-                            target: t.index,
-                            model: model.clone(),
-                            error_kind: None,
-                            class: None,
-                            status: None,
-                            elapsed_ms,
-                            skipped: false,
-                            message: None,
-                        });
-                        admission.report(Outcome::Alive);
-                        if t.index > 0 {
-                            log::debug!(
-                                "failsoft llm: served by fallback target {} ({})",
-                                t.index,
-                                t.shown_base
-                            );
-                        }
-                        let served_by = ServedBy { index: t.index, model, base_url: t.shown_base.clone() };
-                        return Ok(Won {
-                            value,
-                            served_by,
-                            cursor: Cursor { target: t.index, tries: n + 1 },
-                        });
-                    }
-                    Err(f) => {
-                        let f = Failure { error: t.scrub_error(f.error), class: f.class };
-                        let e = &f.error;
-                        attempts.push(Attempt {
-                            target: t.index,
-                            model: model.clone(),
-                            error_kind: Some(e.kind),
-                            class: Some(f.class),
-                            status: e.status,
-                            elapsed_ms,
-                            skipped: false,
-                            message: Some(e.message.clone()),
-                        });
-                        let disposition = o.policy.classify(f.class, e.status);
-                        if disposition == Disposition::Stop {
-                            // The target answered; the request (or its content) is what is wrong.
-                            admission.report(Outcome::Alive);
-                            log::debug!(
-                                "failsoft llm: target {} ({}) refused the request ({}{}); not falling over",
-                                t.index,
-                                t.shown_base,
-                                f.class,
-                                status_note(e.status)
-                            );
-                            return fail(f.error, Some(f.class), attempts);
-                        }
-                        if cut_short && e.kind == ErrorKind::Timeout {
-                            admission.report(Outcome::Unknown);
-                            return deadline_error(Some(&f), attempts);
-                        }
-                        // No answer at all (refused, reset, timed out) means the endpoint is down
-                        // or stuck, not busy: with a target left, falling over at once beats
-                        // paying its timeout again (the OpenPipe seed's "falls back after the
-                        // timeout"). Only the last target retries it.
-                        let has_next = !is_last;
-                        let dead = e.status.is_none()
-                            && matches!(f.class, ErrorClass::Connection | ErrorClass::Timeout);
-                        if disposition == Disposition::Retry && n + 1 < tries && !(dead && has_next) {
-                            if let Some(w) = self.retry_wait(e, n, nominal, has_next, deadline) {
-                                log::debug!(
-                                    "failsoft llm: target {} ({}) failed ({}{}); retrying in {}",
-                                    t.index,
-                                    t.shown_base,
-                                    f.class,
-                                    status_note(e.status),
-                                    secs(w)
-                                );
-                                std::thread::sleep(w);
-                                n += 1;
-                                continue;
-                            }
-                        }
-                        break f;
-                    }
-                }
-            };
-            // A context-length or quota answer proves the endpoint alive: only this request (or
-            // account) cannot be served, so the breaker is not fed.
-            let outcome = match failure.class {
-                ErrorClass::ContextLength | ErrorClass::ContentPolicy | ErrorClass::BadRequest => {
-                    Outcome::Alive
-                }
-                _ => Outcome::Failed,
-            };
-            admission.report(outcome);
-            log::warn!(
-                "failsoft llm: target {} ({}) failed ({}{}); falling over",
-                t.index,
-                t.shown_base,
-                failure.class,
-                status_note(failure.error.status)
-            );
-            last = Some(failure);
         }
         let (error, class) = match last {
             Some(f) => (f.error, Some(f.class)),
             None => (Error::unavailable("no LLM target was left to try"), None),
         };
-        log::warn!("failsoft llm: every target failed ({} attempts)", attempts.len());
-        fail(error, class, attempts)
+        log::warn!("failsoft llm: every target failed ({} attempts)", call.attempts.len());
+        Err(ended(error, class, &mut call.attempts))
+    }
+
+    /// The breaker's word on a target: an admission, or `None` when its circuit is open (the skip
+    /// is recorded as an attempt). The last target left is never skipped.
+    fn admit(&self, t: &TargetRt, model: Option<&str>, attempts: &mut Vec<Attempt>) -> Option<Admission> {
+        let breaker = self.inner.breakers.get(t.index, model);
+        match breaker.admit(Instant::now()) {
+            Admit::Pass => Some(Admission::new(breaker, None)),
+            Admit::Probe(token) => {
+                log::debug!("failsoft llm: probing target {} ({}) after its cooldown", t.index, t.shown_base);
+                Some(Admission::new(breaker, Some(token)))
+            }
+            // The last remaining target is never skipped: a single attempt, as a last resort.
+            Admit::Skip if t.index + 1 == self.inner.targets.len() => {
+                log::debug!(
+                    "failsoft llm: target {} ({}) has an open circuit but is the last one left; trying it",
+                    t.index,
+                    t.shown_base
+                );
+                Some(Admission::last_resort(breaker))
+            }
+            Admit::Skip => {
+                log::debug!("failsoft llm: skipping target {} ({}): circuit open", t.index, t.shown_base);
+                attempts.push(Attempt {
+                    target: t.index,
+                    model: model.map(str::to_string),
+                    error_kind: Some(ErrorKind::Unavailable),
+                    class: None,
+                    status: None,
+                    elapsed_ms: 0.0,
+                    skipped: true,
+                    message: Some(format!("skipped: the circuit breaker of {} is open", t.shown_base)),
+                });
+                None
+            }
+        }
+    }
+
+    /// The attempts on one admitted target, its retries included: `Some(Ok)` when it answered,
+    /// `Some(Err)` when it failed and the call falls over, `None` when a restart found no try
+    /// left on it; `Err` when the call ends here (a stop status, the deadline).
+    fn on_target<T>(
+        &self,
+        step: TargetStep<'_>,
+        admission: Admission,
+        call: &mut CallState,
+        attempt: &mut impl FnMut(&TargetRt, &[u8], Duration, Option<Instant>) -> std::result::Result<T, Failure>,
+    ) -> std::result::Result<Option<std::result::Result<Won<T>, Failure>>, ChatError> {
+        let o = &self.inner.options;
+        let TargetStep { t, model, body, stream, tried, last } = step;
+        let deadline = call.deadline;
+        let attempts = &mut call.attempts;
+        let single = admission.probe.is_some() || admission.last_resort;
+        let tries = if single { 1 } else { o.max_retries.saturating_add(1) };
+        let nominal =
+            if stream { o.first_chunk_timeout.map_or(t.timeout, |f| f.min(t.timeout)) } else { t.timeout };
+        let mut n = tried;
+        if n >= tries && !single {
+            return Ok(None);
+        }
+        let failure = loop {
+            let now = Instant::now();
+            let left = deadline.map(|d| d.saturating_duration_since(now));
+            if left.is_some_and(|l| l.is_zero()) {
+                admission.report(Outcome::Unknown);
+                return Err(self.deadline_error(last, attempts));
+            }
+            let budget = left.map_or(nominal, |l| l.min(nominal));
+            let result = attempt(t, body, budget, deadline);
+            let elapsed_ms = ms(now.elapsed());
+            let f = match result {
+                Ok(value) => {
+                    attempts.push(Attempt {
+                        target: t.index,
+                        model: model.clone(),
+                        error_kind: None,
+                        class: None,
+                        status: None,
+                        elapsed_ms,
+                        skipped: false,
+                        message: None,
+                    });
+                    admission.report(Outcome::Alive);
+                    if t.index > 0 {
+                        log::debug!("failsoft llm: served by fallback target {} ({})", t.index, t.shown_base);
+                    }
+                    let served_by = ServedBy { index: t.index, model, base_url: t.shown_base.clone() };
+                    let cursor = Cursor { target: t.index, tries: n + 1 };
+                    return Ok(Some(Ok(Won { value, served_by, cursor })));
+                }
+                Err(f) => Failure { error: t.scrub_error(f.error), class: f.class },
+            };
+            let e = &f.error;
+            attempts.push(Attempt {
+                target: t.index,
+                model: model.clone(),
+                error_kind: Some(e.kind),
+                class: Some(f.class),
+                status: e.status,
+                elapsed_ms,
+                skipped: false,
+                message: Some(e.message.clone()),
+            });
+            let disposition = o.policy.classify(f.class, e.status);
+            if disposition == Disposition::Stop {
+                // The target answered; the request (or its content) is what is wrong.
+                admission.report(Outcome::Alive);
+                log::debug!(
+                    "failsoft llm: target {} ({}) refused the request ({}{}); not falling over",
+                    t.index,
+                    t.shown_base,
+                    f.class,
+                    status_note(e.status)
+                );
+                return Err(ended(f.error, Some(f.class), attempts));
+            }
+            if budget < nominal && e.kind == ErrorKind::Timeout {
+                admission.report(Outcome::Unknown);
+                return Err(self.deadline_error(Some(&f), attempts));
+            }
+            // No answer at all (refused, reset, timed out) means the endpoint is down or stuck,
+            // not busy: with a target left, falling over at once beats paying its timeout again
+            // (the OpenPipe seed's "falls back after the timeout"). Only the last target retries it.
+            let has_next = t.index + 1 < self.inner.targets.len();
+            let dead = e.status.is_none() && matches!(f.class, ErrorClass::Connection | ErrorClass::Timeout);
+            if disposition == Disposition::Retry && n + 1 < tries && !(dead && has_next) {
+                if let Some(w) = self.retry_wait(e, n, nominal, has_next, deadline) {
+                    log::debug!(
+                        "failsoft llm: target {} ({}) failed ({}{}); retrying in {}",
+                        t.index,
+                        t.shown_base,
+                        f.class,
+                        status_note(e.status),
+                        secs(w)
+                    );
+                    std::thread::sleep(w);
+                    n += 1;
+                    continue;
+                }
+            }
+            break f;
+        };
+        // A context-length or quota answer proves the endpoint alive: only this request (or
+        // account) cannot be served, so the breaker is not fed.
+        let outcome = match failure.class {
+            ErrorClass::ContextLength | ErrorClass::ContentPolicy | ErrorClass::BadRequest => Outcome::Alive,
+            _ => Outcome::Failed,
+        };
+        admission.report(outcome);
+        log::warn!(
+            "failsoft llm: target {} ({}) failed ({}{}); falling over",
+            t.index,
+            t.shown_base,
+            failure.class,
+            status_note(failure.error.status)
+        );
+        Ok(Some(Err(failure)))
+    }
+
+    /// The error of a call whose deadline passed, naming the last failure.
+    fn deadline_error(&self, last: Option<&Failure>, attempts: &mut Vec<Attempt>) -> ChatError {
+        let d = self.inner.options.deadline.unwrap_or_default();
+        let tail = last.map(|f| format!("; last error: {}", f.error.message)).unwrap_or_default();
+        log::warn!(
+            "failsoft llm: the call's deadline of {} passed after {} attempts",
+            secs(d),
+            attempts.len()
+        );
+        ended(
+            Error::timeout(format!("the call's deadline of {} passed{tail}", secs(d))),
+            Some(ErrorClass::Timeout),
+            attempts,
+        )
     }
 
     /// The wait before retrying the same target, or `None` to fall over instead: a
@@ -550,6 +554,24 @@ impl LlmClient {
     }
 }
 
+/// One target's turn in the attempt loop.
+struct TargetStep<'a> {
+    t: &'a TargetRt,
+    /// The model sent (the target's, else the request's).
+    model: Option<String>,
+    body: &'a [u8],
+    stream: bool,
+    /// Attempts already made on it (a restart goes on from there).
+    tried: u32,
+    /// The previous target's failure, for the deadline's message.
+    last: Option<&'a Failure>,
+}
+
+/// The call ends with `error`, carrying every attempt made.
+fn ended(error: Error, class: Option<ErrorClass>, attempts: &mut Vec<Attempt>) -> ChatError {
+    ChatError { error, class, attempts: std::mem::take(attempts) }
+}
+
 /// The request as a JSON object, checked for the call it is made with.
 fn request_map(request: &Value, stream: bool) -> std::result::Result<&Map<String, Value>, ChatError> {
     let invalid =
@@ -557,6 +579,12 @@ fn request_map(request: &Value, stream: bool) -> std::result::Result<&Map<String
     let Some(map) = request.as_object() else {
         return Err(invalid("the chat request must be a JSON object"));
     };
+    if map.get("model").is_some_and(|m| !m.is_string()) {
+        return Err(invalid("the chat request's model must be a string"));
+    }
+    if map.get("messages").is_some_and(|m| !m.is_array()) {
+        return Err(invalid("the chat request's messages must be a list of message objects"));
+    }
     if !stream && map.get("stream") == Some(&Value::Bool(true)) {
         return Err(invalid("a request with \"stream\": true needs chat_stream"));
     }

@@ -58,6 +58,7 @@
 mod breaker;
 mod classify;
 mod client;
+mod front;
 mod options;
 mod policy;
 mod spec;
@@ -68,6 +69,7 @@ mod target;
 pub use breaker::CircuitState;
 pub use classify::ErrorClass;
 pub use client::LlmClient;
+pub use front::{client_from_json, client_from_value, Api, Front, FrontCall, DEFAULT_BASE_URL, MAX_POOLED};
 pub use options::{CallOptions, LlmOptions, StreamRecovery};
 pub use policy::FalloverPolicy;
 pub use spec::{CallSpec, LlmSpec, TargetSpec};
@@ -75,13 +77,22 @@ pub use stream::ChatStream;
 pub use target::Target;
 
 use crate::error::{Error, ErrorKind};
+use serde::{Serialize, Serializer};
 use std::fmt;
+
+fn kind_name<S: Serializer>(k: &Option<ErrorKind>, s: S) -> Result<S::Ok, S::Error> {
+    k.map(|k| k.as_str()).serialize(s)
+}
+
+fn class_name<S: Serializer>(c: &Option<ErrorClass>, s: S) -> Result<S::Ok, S::Error> {
+    c.map(|c| c.as_str()).serialize(s)
+}
 
 /// Malformed (not JSON) events skipped in one stream attempt; one more is a break.
 pub const MAX_MALFORMED_EVENTS: u32 = 3;
 
-/// The target that answered.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The target that answered. Serializes as `{"index", "model", "base_url"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ServedBy {
     /// Its index in `LlmOptions::targets` (0 = primary).
     pub index: usize,
@@ -92,16 +103,21 @@ pub struct ServedBy {
     pub base_url: String,
 }
 
-/// One attempt (or skipped target) of a call, in order.
-#[derive(Clone, Debug, PartialEq)]
+/// One attempt (or skipped target) of a call, in order. Serializes as every language shows it:
+/// `{"target": 0, "model": "m" | null, "error_kind": "Unavailable" | null, "class": "timeout" |
+/// null, "status": 503 | null, "elapsed_ms": 1.25, "skipped": false, "message": "…" | null}`
+/// (the kind by [`ErrorKind::as_str`], the class by [`ErrorClass::as_str`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Attempt {
     /// The target's index in `LlmOptions::targets`.
     pub target: usize,
     /// The model sent (the target's, else the request's).
     pub model: Option<String>,
     /// `None` for the attempt that succeeded.
+    #[serde(serialize_with = "kind_name")]
     pub error_kind: Option<ErrorKind>,
     /// Why it failed, as the fallover policy saw it; `None` for a success or a skipped target.
+    #[serde(serialize_with = "class_name")]
     pub class: Option<ErrorClass>,
     /// The HTTP status, when an answer arrived.
     pub status: Option<u16>,
@@ -113,8 +129,9 @@ pub struct Attempt {
     pub message: Option<String>,
 }
 
-/// A completion and who served it.
-#[derive(Clone, Debug, PartialEq)]
+/// A completion and who served it. Serializes as `{"completion", "served_by", "is_fallback",
+/// "attempts"}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChatResult {
     /// The server's JSON, untouched.
     pub completion: serde_json::Value,

@@ -10,7 +10,27 @@
 use super::{CallOptions, ErrorClass, FalloverPolicy, LlmClient, LlmOptions, StreamRecovery, Target};
 use crate::error::{Error, Result};
 use crate::spec::seconds;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::Value;
+
+/// Parses `v` as `T` for the option at `at` (`""` for the whole options object): an unknown,
+/// missing or mistyped field is `InvalidArgument` naming its path, as every language shows it
+/// (`invalid LLM options: fallback[0].timeout: invalid type: string "x", expected f64`).
+pub(crate) fn parse_at<T: DeserializeOwned>(at: &str, v: Value) -> Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = match (at, inner.as_str()) {
+            (_, ".") => at.to_string(),
+            ("", p) => p.to_string(),
+            (a, p) if p.starts_with('[') => format!("{a}{p}"),
+            (a, p) => format!("{a}.{p}"),
+        };
+        let what = e.into_inner();
+        let message = if path.is_empty() { what.to_string() } else { format!("{path}: {what}") };
+        Error::invalid_argument(format!("invalid LLM options: {message}"))
+    })
+}
 
 /// One target, by the names every language uses.
 #[derive(Clone, Deserialize)]
@@ -86,8 +106,7 @@ pub struct CallSpec {
 impl CallSpec {
     /// Parses a call's options JSON; an unknown or mistyped option is `InvalidArgument` naming it.
     pub fn from_value(v: serde_json::Value) -> Result<CallSpec> {
-        serde_json::from_value(v)
-            .map_err(|e| Error::invalid_argument(format!("invalid LLM call options: {e}")))
+        parse_at("", v)
     }
 
     pub fn options(&self) -> Result<CallOptions> {
@@ -102,11 +121,13 @@ fn recovery(s: &str) -> Result<StreamRecovery> {
 impl LlmSpec {
     /// Parses the options JSON; an unknown or mistyped option is `InvalidArgument` naming it.
     pub fn from_json(text: &str) -> Result<LlmSpec> {
-        serde_json::from_str(text).map_err(|e| Error::invalid_argument(format!("invalid LLM options: {e}")))
+        LlmSpec::from_value(super::front::json_object(text)?)
     }
 
+    /// Parses the options as a JSON value; an error names the field's path
+    /// (`targets[1].timeout_seconds: invalid type: …`).
     pub fn from_value(v: serde_json::Value) -> Result<LlmSpec> {
-        serde_json::from_value(v).map_err(|e| Error::invalid_argument(format!("invalid LLM options: {e}")))
+        parse_at("", v)
     }
 
     pub fn options(&self) -> Result<LlmOptions> {
@@ -157,6 +178,12 @@ impl LlmSpec {
             o.fleet = Some(f.options()?);
         }
         if let Some(stop) = &self.stop_statuses {
+            if let Some(i) = stop.iter().position(|s| !(100..=599).contains(s)) {
+                return Err(Error::invalid_argument(format!(
+                    "LLM option stop_statuses[{i}] must be an HTTP status (100-599), got {}",
+                    stop[i]
+                )));
+            }
             o.policy.stop_statuses = stop.clone();
         }
         if let Some(classes) = &self.fallover_classes {
@@ -250,6 +277,7 @@ mod tests {
         assert!(bad(r#""stream_recovery": "retry""#).contains("stream_recovery"));
         assert!(bad(r#""fallover_classes": ["server", "nope"]"#).contains("fallover_classes[1]"));
         assert!(bad(r#""stream_idle_timeout_seconds": 0"#).contains("stream_idle_timeout_seconds"));
+        assert!(bad(r#""stop_statuses": [400, 99]"#).contains("stop_statuses[1]"));
         let call = CallSpec::from_value(serde_json::json!({"stream_recovery": "restart"})).unwrap();
         assert_eq!(call.options().unwrap().stream_recovery, Some(StreamRecovery::Restart));
         assert!(CallSpec::from_value(serde_json::json!({"stream_recovery": "x"}))
