@@ -36,8 +36,6 @@ mod listener;
 mod llm;
 
 /// cbindgen:ignore
-
-/// cbindgen:ignore
 mod debug;
 
 pub use args::failsoft_string_free;

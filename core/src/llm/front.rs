@@ -434,8 +434,11 @@ mod tests {
         FrontCall::from_value_with(v, &env(&[])).unwrap()
     }
 
-    /// (base_url, api_key, model, timeout) of each target of a call.
-    fn targets(f: &Front, c: &FrontCall) -> Vec<(String, Option<String>, Option<String>, Option<f64>)> {
+    /// (base_url, api_key, model, timeout) of a target.
+    type Shown = (String, Option<String>, Option<String>, Option<f64>);
+
+    /// Each target of a call.
+    fn targets(f: &Front, c: &FrontCall) -> Vec<Shown> {
         f.targets(c)
             .into_iter()
             .map(|(a, m, t)| (a.base_url.clone(), a.api_key.clone(), m.map(str::to_string), t))
