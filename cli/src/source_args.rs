@@ -220,3 +220,78 @@ pub fn build(spec: &ClientSpec) -> Result<Client, String> {
 fn utf8(flag: &str, path: &Path) -> Result<String, String> {
     path.to_str().map(str::to_string).ok_or_else(|| format!("{flag} must be valid UTF-8, got {path:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        source: SourceArgs,
+    }
+
+    fn spec(args: &[&str]) -> Result<ClientSpec, String> {
+        Flags::try_parse_from(std::iter::once("failsoft").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?
+            .source
+            .spec()
+    }
+
+    #[test]
+    fn flags_map_onto_the_shared_client_spec() {
+        let s = spec(&[
+            "--source",
+            "http",
+            "--url",
+            "http://h/{key}",
+            "--header",
+            "Authorization: Bearer t",
+            "--ttl",
+            "1.5",
+            "--cold-deadline",
+            "0.25",
+            "--request-timeout",
+            "3",
+            "--snapshot-dir",
+            "/tmp/s",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+            "--fleet-prefix",
+            "agents",
+        ])
+        .unwrap();
+        let SourceSpec::Http { url, headers, version_field: None } = &s.source else { panic!("{s:?}") };
+        assert_eq!(url, "http://h/{key}");
+        assert_eq!(headers.get("Authorization").map(String::as_str), Some("Bearer t"));
+        assert_eq!(
+            (s.ttl_seconds, s.cold_deadline_seconds, s.request_timeout_seconds),
+            (Some(1.5), Some(0.25), Some(3.0))
+        );
+        assert_eq!(s.snapshot_dir.as_deref(), Some("/tmp/s"));
+        let fleet = s.fleet.as_ref().unwrap();
+        assert_eq!(fleet.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(fleet.prefix.as_deref(), Some("agents"));
+
+        let s = spec(&["--source", "opik", "--url", "http://o/api", "--project", "p"]).unwrap();
+        let SourceSpec::Opik { base_url, api_key: None, workspace: None, project_name } = &s.source else {
+            panic!("{s:?}")
+        };
+        assert_eq!((base_url.as_deref(), project_name.as_deref()), (Some("http://o/api"), Some("p")));
+        assert!(s.fleet.is_none() && s.ttl_seconds.is_none());
+
+        // Keys stay in the environment: the spec carries none.
+        let s = spec(&["--source", "langfuse", "--url", "http://l"]).unwrap();
+        assert!(matches!(&s.source, SourceSpec::Langfuse { public_key: None, secret_key: None, .. }));
+    }
+
+    #[test]
+    fn flags_the_spec_cannot_take_are_named() {
+        assert!(spec(&["--source", "file"]).unwrap_err().contains("--path"));
+        let e = spec(&["--source", "http", "--url", "http://h/{key}", "--header", "no colon"]).unwrap_err();
+        assert!(e.contains("--header"), "{e}");
+        let e = spec(&["--source", "file", "--path", "/x.json", "--fleet-prefix", "p"]).unwrap_err();
+        assert!(e.contains("--redis-url"), "{e}");
+    }
+}

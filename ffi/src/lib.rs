@@ -35,8 +35,6 @@ mod listener;
 
 mod llm;
 
-/// cbindgen:ignore
-
 // The landing pad's panic path is proven by Rust tests: the library exports nothing for a test to
 // make it panic with.
 /// cbindgen:ignore

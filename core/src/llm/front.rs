@@ -59,7 +59,9 @@ pub(crate) fn json_object(text: &str) -> Result<Value> {
 /// An LLM client from either options form: the shared options with `targets` ([`LlmSpec`]), or
 /// the OpenAI-shaped front (`base_url`, `api_key`, `fallback`, ...). The C entry point.
 pub fn client_from_value(v: Value) -> Result<LlmClient> {
-    let front = v.as_object().is_some_and(|m| FRONT_KEYS.iter().any(|k| m.contains_key(*k)));
+    // `max_retries` is a shared option too: it tells neither form.
+    let front =
+        v.as_object().is_some_and(|m| FRONT_KEYS.iter().any(|k| *k != "max_retries" && m.contains_key(*k)));
     if !front || v.get("targets").is_some() {
         if front {
             return Err(Error::invalid_argument(
@@ -434,8 +436,11 @@ mod tests {
         FrontCall::from_value_with(v, &env(&[])).unwrap()
     }
 
-    /// (base_url, api_key, model, timeout) of each target of a call.
-    fn targets(f: &Front, c: &FrontCall) -> Vec<(String, Option<String>, Option<String>, Option<f64>)> {
+    /// (base_url, api_key, model, timeout) of a target.
+    type Shown = (String, Option<String>, Option<String>, Option<f64>);
+
+    /// Each target of a call.
+    fn targets(f: &Front, c: &FrontCall) -> Vec<Shown> {
         f.targets(c)
             .into_iter()
             .map(|(a, m, t)| (a.base_url.clone(), a.api_key.clone(), m.map(str::to_string), t))
@@ -566,6 +571,16 @@ mod tests {
         assert!(message(c).contains("stream_recovery"));
         let c = FrontCall::from_value_with(json!({"temperature": 1}), &env(&[]));
         assert!(message(c).contains("temperature"));
+    }
+
+    #[test]
+    fn the_c_entry_point_takes_either_form_and_max_retries_belongs_to_both() {
+        let t = json!({"targets": [{"base_url": "http://h/v1"}], "max_retries": 0});
+        client_from_value(t).unwrap();
+        client_from_value(json!({"base_url": "http://h/v1", "max_retries": 0, "fallback": "m"})).unwrap();
+        let both = client_from_value(json!({"targets": [{"base_url": "http://h/v1"}], "fallback": "m"}));
+        assert!(message(both).contains("not both"));
+        assert!(message(client_from_value(json!({}))).contains("targets"));
     }
 
     #[test]
