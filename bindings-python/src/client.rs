@@ -291,22 +291,6 @@ impl PyClient {
         Ok(obj)
     }
 
-    /// A read of a plain key through `cell`: the warm path, else a waiting read.
-    fn read(
-        &self,
-        py: Python<'_>,
-        cell: &Cell,
-        ttl: Option<Duration>,
-        fallback: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        if let Some(v) = self.core.peek(&cell.key, ttl) {
-            return self.wrap(py, cell, &v, None);
-        }
-        let spec = FallbackSpec::from_arg(fallback, false)?;
-        let value = self.waiting_read(py, &cell.key, ttl, spec)?;
-        self.wrap(py, cell, &value, None)
-    }
-
     /// A prompt read that may wait, through the core's `PromptRequest` (fallback checks and
     /// conversion to prompt JSON included), with the GIL released.
     fn prompt_read(
@@ -374,7 +358,8 @@ unsafe extern "C" fn read_fast<const PROMPT: bool>(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let body: Body = if PROMPT { |slf, a| client_of(slf).get_prompt(a) } else { |slf, a| client_of(slf).get(a) };
+    let body: Body =
+        if PROMPT { |slf, a| client_of(slf).get_prompt(a) } else { |slf, a| client_of(slf).get(a) };
     // SAFETY: called by CPython with the vectorcall arguments of a method of `Client`.
     unsafe { trampoline(slf, args, nargs, kwnames, body) }
 }
@@ -406,7 +391,13 @@ impl PyClient {
                 cell.into_bound(py)
             }
         };
-        self.read(py, cell.get(), ttl, fallback.as_deref())
+        let cell = cell.get();
+        if let Some(v) = self.core.peek(&cell.key, ttl) {
+            return self.wrap(py, cell, &v, None);
+        }
+        let spec = FallbackSpec::from_arg(fallback.as_deref(), false)?;
+        let value = self.waiting_read(py, &cell.key, ttl, spec)?;
+        self.wrap(py, cell, &value, None)
     }
 
     /// `get_prompt(name, *, label=None, version=None, type="text", fallback=None,
@@ -461,34 +452,26 @@ impl PyClient {
             return self.wrap(py, cell.get(), &v, None);
         }
         let spec = FallbackSpec::from_arg(fallback.as_deref(), true)?;
-        let request = PromptRequest { name: text, label, version, kind: Some(kind), ttl, ..PromptRequest::new("") };
+        let request =
+            PromptRequest { name: text, label, version, kind: Some(kind), ttl, ..PromptRequest::new("") };
         self.prompt_read(py, cell.get(), request, spec)
     }
 
-    /// The front dict of prompts read with label (or version) `q`, or with neither.
+    /// The front dict of prompts read with label (or version) `q` (created on first use), or
+    /// with neither.
     fn prompt_index<'py>(
         &self,
         py: Python<'py>,
         q: Option<Borrowed<'_, 'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        match q {
-            None => Ok(self.prompt_front.bind(py).clone()),
-            Some(q) => self.qualified_front(py, &q),
-        }
-    }
-
-    /// The front dict of prompts read with label (or version) `q`, created on first use.
-    fn qualified_front<'py>(&self, py: Python<'py>, q: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let Some(q) = q else { return Ok(self.prompt_front.bind(py).clone()) };
         let outer = self.prompt_front_by.bind(py);
         if let Some(inner) = outer.get_item(q)? {
             // SAFETY: only dicts are stored in `prompt_front_by`.
             return Ok(unsafe { inner.cast_into_unchecked::<PyDict>() });
         }
         let inner = PyDict::new(py);
-        if outer.len() >= FRONT_CAP {
-            outer.clear();
-        }
-        outer.set_item(q, &inner)?;
+        remember(outer, &q, &inner)?;
         Ok(inner)
     }
 }
@@ -502,12 +485,16 @@ fn front_cell<'py>(
     Ok(front.get_item(name)?.map(|found| unsafe { found.cast_into_unchecked::<Cell>() }))
 }
 
-/// Indexes `cell` under `name` in `front`.
-fn remember(front: &Bound<'_, PyDict>, name: &Bound<'_, PyAny>, cell: &Py<Cell>) -> PyResult<()> {
+/// Indexes `item` under `name` in `front`.
+fn remember<'py>(
+    front: &Bound<'py, PyDict>,
+    name: &Bound<'py, PyAny>,
+    item: impl IntoPyObject<'py>,
+) -> PyResult<()> {
     if front.len() >= FRONT_CAP {
         front.clear();
     }
-    front.set_item(name, cell)
+    front.set_item(name, item)
 }
 
 #[pymethods]
