@@ -63,10 +63,10 @@ export declare class NativeClient {
    */
   status(): any
   /**
-   * Calls `callback` on the JS thread after a key's value changes version. The threadsafe
-   * function behind it is weak: it never keeps the process alive.
+   * Calls `callback` on the JS thread after a key's value changes version, with the core's
+   * `Change` JSON. The threadsafe function behind it is weak: it never keeps the process alive.
    */
-  onChange(callback: (change: ChangeEvent) => void): number
+  onChange(callback: (change: any) => void): number
   removeListener(id: number): void
   /**
    * Stops the core's threads (idempotent, bounded) on a thread of its own; listeners are
@@ -110,14 +110,6 @@ export declare class NativeFront {
 export interface ApiInfo {
   baseUrl: string
   apiKey?: string
-}
-
-/** A key's value changed version, as `onChange` listeners receive it. */
-export interface ChangeEvent {
-  key: string
-  oldVersion?: number
-  newVersion?: number
-  value: any
 }
 
 /** The answer of a chat call: the completion and who served it, or the error and every attempt. */

@@ -7,7 +7,9 @@ use crate::fast::BROKEN;
 use crate::waiters;
 use failsoft::config::{cached_config, config_key, get_or_create_config, ConfigOptions};
 use failsoft::prompt::{prompt_key, Prompt};
-use failsoft::{Change, Client, ClientSpec, Error, Fallback, Key, Payload, ReadOptions, Value, ValueSource};
+use failsoft::{
+    Change, Client, ClientSpec, Error, Fallback, Key, Payload, PrefetchError, ReadOptions, Value, ValueSource,
+};
 use napi::bindgen_prelude::{Function, Object};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
@@ -259,26 +261,6 @@ pub struct PrefetchReport {
     pub message: String,
 }
 
-/// A key's value changed version, as `onChange` listeners receive it.
-#[napi(object)]
-pub struct ChangeEvent {
-    pub key: String,
-    pub old_version: Option<i64>,
-    pub new_version: Option<i64>,
-    pub value: serde_json::Value,
-}
-
-impl From<&Change> for ChangeEvent {
-    fn from(c: &Change) -> Self {
-        ChangeEvent {
-            key: c.key.canonical(),
-            old_version: c.old_version,
-            new_version: c.new_version,
-            value: serde_json::Value::clone(&c.value.payload.data),
-        }
-    }
-}
-
 /// A failsoft client. Built from the options JSON every language shares (`ClientSpec`).
 #[napi]
 pub struct NativeClient {
@@ -415,21 +397,17 @@ impl NativeClient {
             .map_err(str_err)?;
         let client = self.client.clone();
         waiters::run(move || {
-            let report = match client.prefetch(&keys, deadline) {
-                Ok(_) => PrefetchReport {
-                    succeeded: keys.iter().map(Key::canonical).collect(),
-                    failures: Vec::new(),
-                    message: String::new(),
-                },
-                Err(e) => PrefetchReport {
-                    succeeded: e.succeeded.iter().map(Key::canonical).collect(),
-                    failures: e
-                        .failures
-                        .iter()
-                        .map(|(k, err)| PrefetchFailure { key: k.canonical(), error: ErrorInfo::from(err) })
-                        .collect(),
-                    message: e.to_string(),
-                },
+            // A prefetch that succeeded is a report without failures.
+            let e = client
+                .prefetch(&keys, deadline)
+                .err()
+                .unwrap_or(PrefetchError { failures: vec![], succeeded: keys });
+            let report = PrefetchReport {
+                succeeded: e.succeeded.iter().map(Key::canonical).collect(),
+                failures: (e.failures.iter())
+                    .map(|(k, err)| PrefetchFailure { key: k.canonical(), error: ErrorInfo::from(err) })
+                    .collect(),
+                message: if e.failures.is_empty() { String::new() } else { e.to_string() },
             };
             deferred.resolve(Box::new(move |_env| Ok(report)));
         });
@@ -448,14 +426,13 @@ impl NativeClient {
         json
     }
 
-    /// Calls `callback` on the JS thread after a key's value changes version. The threadsafe
-    /// function behind it is weak: it never keeps the process alive.
-    #[napi(ts_args_type = "callback: (change: ChangeEvent) => void")]
-    pub fn on_change(&self, callback: Function<ChangeEvent, ()>) -> Result<f64> {
-        let tsfn =
-            callback.build_threadsafe_function::<ChangeEvent>().weak::<true>().build().map_err(str_err)?;
+    /// Calls `callback` on the JS thread after a key's value changes version, with the core's
+    /// `Change` JSON. The threadsafe function behind it is weak: it never keeps the process alive.
+    #[napi(ts_args_type = "callback: (change: any) => void")]
+    pub fn on_change(&self, callback: Function<Json, ()>) -> Result<f64> {
+        let tsfn = callback.build_threadsafe_function::<Json>().weak::<true>().build().map_err(str_err)?;
         let id = self.client.on_change(move |c: &Change| {
-            tsfn.call(ChangeEvent::from(c), ThreadsafeFunctionCallMode::NonBlocking);
+            tsfn.call(serde_json::json!(c), ThreadsafeFunctionCallMode::NonBlocking);
         });
         lock(&self.listeners).push(id);
         Ok(id as f64)

@@ -13,14 +13,14 @@
 import { debuglog } from 'node:util';
 
 import {
+  call,
   errorFromInfo,
   FailsoftError,
   InvalidArgumentError,
   PrefetchError,
-  toFailsoftError,
 } from './errors';
 import { BROKEN, COLD, FAILED, FALLBACK, GEN_SHIFT, HAS_ERROR, native, READ_FALLBACK, READ_WARM_ONLY } from './native';
-import type { ChangeEvent, PayloadInfo, ReadOutcome } from './native';
+import type { PayloadInfo, ReadOutcome } from './native';
 import { Prompt } from './prompt';
 import type { ChatPrompt, PromptBase, TextPrompt } from './prompt';
 import { toSpec } from './sources';
@@ -220,12 +220,7 @@ const PROMPTS: Kind<PromptBase, Prompt> = {
 function fallbackBase(s: Slot<PromptBase, Prompt>, fb: unknown, type: string | undefined): PromptBase {
   const t = type ?? 'text';
   if (s.fallbackOf !== fb || s.fallbackType !== t || s.fallbackBase === undefined) {
-    let data: unknown;
-    try {
-      data = native.fallbackPrompt(s.key, fb, t);
-    } catch (e) {
-      throw toFailsoftError(e, s.key);
-    }
+    const data = call(s.key, () => native.fallbackPrompt(s.key, fb, t));
     s.fallbackBase = { data: deepFreeze(data) as PromptBase['data'] };
     s.fallbackOf = fb;
     s.fallbackType = t;
@@ -292,11 +287,7 @@ export class Client {
       throw new InvalidArgumentError('the client options must be an object with a `source`');
     }
     const spec = toSpec(options, CLIENT_OPTIONS_NESTED);
-    try {
-      this.#native = new native.NativeClient(spec);
-    } catch (e) {
-      throw toFailsoftError(e);
-    }
+    this.#native = call('', () => new native.NativeClient(spec));
     this.#read = this.#native.reader();
   }
 
@@ -390,7 +381,7 @@ export class Client {
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
       throw new InvalidArgumentError('prefetch takes a list of keys (strings)');
     }
-    const report = await this.#call('', () => this.#native.prefetch([...keys], ttlArg(options.deadlineSeconds)));
+    const report = await call('', () => this.#native.prefetch([...keys], ttlArg(options.deadlineSeconds)));
     if (report.failures.length === 0) return;
     const failures: Record<string, FailsoftError> = {};
     for (const f of report.failures) failures[f.key] = errorFromInfo(f.error);
@@ -441,10 +432,12 @@ export class Client {
     if (typeof listener !== 'function') throw new InvalidArgumentError('onChange takes a function');
     // Changes reach the JS thread through a queue: one queued before the removal is dropped here.
     let listening = true;
-    const id = this.#native.onChange((c: ChangeEvent) => {
+    // `c` is the core's `Change` JSON; its `value` is in the `Value` JSON shape.
+    type CoreChange = { key: string; old_version: number | null; new_version: number | null; value: { value: unknown } };
+    const id = this.#native.onChange((c: CoreChange) => {
       if (!listening) return;
       try {
-        listener({ key: c.key, oldVersion: c.oldVersion ?? null, newVersion: c.newVersion ?? null, value: c.value });
+        listener({ key: c.key, oldVersion: c.old_version, newVersion: c.new_version, value: c.value.value });
       } catch (e) {
         debug('an onChange listener threw for %s; ignored: %s', c.key, e);
       }
@@ -468,14 +461,6 @@ export class Client {
     return this.#native.closed;
   }
 
-  #call<T>(key: string, f: () => T): T {
-    try {
-      return f();
-    } catch (e) {
-      throw toFailsoftError(e, key);
-    }
-  }
-
   #valueSlot(key: string): Slot<unknown, Value> {
     let s = this.#values.get(key);
     if (s === undefined) {
@@ -493,7 +478,7 @@ export class Client {
     let s = this.#prompts.get(id);
     if (s === undefined) {
       if (typeof name !== 'string') throw new InvalidArgumentError(`a prompt name must be a string, got ${typeName(name)}`);
-      const slot = this.#call(name, () => this.#native.promptSlot(name, label ?? undefined, version ?? undefined));
+      const slot = call(name, () => this.#native.promptSlot(name, label ?? undefined, version ?? undefined));
       s = new Slot(slot, name, PROMPTS);
       this.#prompts.set(id, s);
     }
@@ -512,7 +497,7 @@ export class Client {
     if (s === undefined) {
       const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
       // Errors name the key as the core writes it (the slot's own key is for bug reports only).
-      const slot = this.#call('', () => this.#native.configSlot(env, v, fields));
+      const slot = call('', () => this.#native.configSlot(env, v, fields));
       s = new Slot(slot, 'config', configKind()) as Slot;
       this.#configs.set(text, s);
     }

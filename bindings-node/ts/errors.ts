@@ -135,3 +135,12 @@ export function toFailsoftError(e: unknown, key = ''): unknown {
   }
   return e;
 }
+
+/** @internal Runs a native call, rethrowing its errors as `FailsoftError`s about `key`. */
+export function call<T>(key: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw toFailsoftError(e, key);
+  }
+}

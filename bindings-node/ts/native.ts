@@ -15,7 +15,6 @@
 import type * as Binding from '../binding';
 
 export type {
-  ChangeEvent,
   ChatOutcome,
   ErrorInfo,
   PayloadInfo,

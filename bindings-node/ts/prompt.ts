@@ -3,9 +3,9 @@
  * core's template functions.
  * @packageDocumentation
  */
+import { call } from './errors';
 import type { FailsoftError } from './errors';
 import { native } from './native';
-import { call } from './template';
 import type {
   ChatItem,
   CompileChatOptions,

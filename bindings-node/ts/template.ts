@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { native } from './native';
-import { toFailsoftError } from './errors';
+import { call } from './errors';
 
 /** Values substituted into a template: strings as is, `null` as nothing, the rest as JSON. */
 export type Variables = Readonly<Record<string, unknown>>;
@@ -55,15 +55,6 @@ export type LangchainPlaceholder = readonly ['placeholder', string];
 
 /** One item for `ChatPromptTemplate.fromMessages`. */
 export type LangchainChatItem = LangchainMessage | LangchainPlaceholder;
-
-/** @internal Runs a native call, rethrowing its errors as `FailsoftError`s about `key`. */
-export function call<T>(key: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw toFailsoftError(e, key);
-  }
-}
 
 /** Replaces `{{name}}` / `{{ name }}` with the variable's text; see SPEC §6. */
 export function compile(template: string, variables: Variables = {}, options: CompileOptions = {}): string {

@@ -11,7 +11,7 @@
 //! are taken raw (see `args.rs`). Anything that can wait (a cold read, TTL 0, prefetch, close)
 //! runs with the GIL released.
 
-use crate::args::{add_method, given, trampoline, CallArgs, Params};
+use crate::args::{add_method, given, trampoline, Body, CallArgs, Params};
 use crate::convert::{from_py, to_frozen, to_plain};
 use crate::errors::{prefetch_error, to_pyerr};
 use crate::lifecycle::{shutting_down, with_python};
@@ -177,61 +177,6 @@ struct Cell {
 /// strings at run time must not grow it without bound; the cells themselves stay in `cells`).
 const FRONT_CAP: usize = 4096;
 
-/// Slots of the identity caches in front of the front dicts (a power of two).
-const RECENT: usize = 16;
-
-/// A cell found by the identity of the caller's argument objects: the same `str` literal at a
-/// call site is the same object on every call, so a pointer comparison replaces the dict
-/// lookup. The slot holds the objects, so their addresses cannot be reused while it exists; only
-/// exact `str` and `int` objects (immutable) are used.
-struct RecentSlot {
-    name: Py<PyAny>,
-    /// The label or version object; `None` for neither.
-    qualifier: Option<Py<PyAny>>,
-    cell: Py<Cell>,
-}
-
-/// A small direct-mapped cache of `RecentSlot`s. Only locked with the GIL held and never across
-/// a call into Python.
-type Recent = Mutex<[Option<RecentSlot>; RECENT]>;
-
-fn recent_index(name: &Bound<'_, PyAny>, qualifier: Option<&Bound<'_, PyAny>>) -> usize {
-    let q = qualifier.map_or(0, |q| q.as_ptr() as usize);
-    ((name.as_ptr() as usize >> 4) ^ (q >> 4)) & (RECENT - 1)
-}
-
-/// The cell cached for exactly these objects, if any.
-fn recent_get<'py>(
-    recent: &Recent,
-    name: &Bound<'py, PyAny>,
-    qualifier: Option<&Bound<'py, PyAny>>,
-) -> Option<Bound<'py, Cell>> {
-    let slots = lock(recent);
-    let slot = slots[recent_index(name, qualifier)].as_ref()?;
-    let same_q = match (&slot.qualifier, qualifier) {
-        (None, None) => true,
-        (Some(a), Some(b)) => a.as_ptr() == b.as_ptr(),
-        _ => false,
-    };
-    (slot.name.as_ptr() == name.as_ptr() && same_q).then(|| slot.cell.bind(name.py()).clone())
-}
-
-fn recent_put(
-    recent: &Recent,
-    name: &Bound<'_, PyAny>,
-    qualifier: Option<&Bound<'_, PyAny>>,
-    cell: &Py<Cell>,
-) {
-    let py = name.py();
-    let slot = RecentSlot {
-        name: name.clone().unbind(),
-        qualifier: qualifier.map(|q| q.clone().unbind()),
-        cell: cell.clone_ref(py),
-    };
-    let old = lock(recent)[recent_index(name, qualifier)].replace(slot);
-    drop(old); // outside the lock: dropping Python objects may run arbitrary code
-}
-
 /// An `on_change` callback, shared by the client and the core's listener: the GC sees the one
 /// strong reference through the client and may clear it (`__clear__` cannot wait for a call under
 /// way, so it empties the slot instead of removing the listener).
@@ -254,9 +199,6 @@ pub struct PyClient {
     prompt_front: Py<PyDict>,
     /// Label or version → prompt name → `Cell`, for `get_prompt(name, label=)` / `(version=)`.
     prompt_front_by: Py<PyDict>,
-    /// Identity caches in front of `value_front` and the prompt fronts.
-    value_recent: Recent,
-    prompt_recent: Recent,
     cells: Mutex<HashMap<(Kind, Key), Py<Cell>>>,
     configs: Mutex<HashMap<Key, ConfigSlot>>,
     /// The `on_change` callbacks by listener id; the core's listeners share the slots.
@@ -279,10 +221,6 @@ impl Drop for PyClient {
 }
 
 impl PyClient {
-    fn core(&self) -> &failsoft::Client {
-        &self.core
-    }
-
     /// The key's cell, created on first use.
     fn cell(&self, py: Python<'_>, kind: Kind, key: &Key) -> PyResult<Py<Cell>> {
         if let Some(c) = lock(&self.cells).get(&(kind, key.clone())) {
@@ -291,12 +229,6 @@ impl PyClient {
         let cell = Py::new(py, Cell { key: key.clone(), kind, state: Mutex::default() })?;
         let mut cells = lock(&self.cells);
         Ok(cells.entry((kind, key.clone())).or_insert(cell).clone_ref(py))
-    }
-
-    /// The warm path: the cached value, fresh or stale, without fetching or waiting (`None` when
-    /// nothing is cached or the TTL is 0).
-    fn cached_read(&self, cell: &Cell, ttl: Option<Duration>) -> Option<failsoft::Value> {
-        self.core().peek(&cell.key, ttl)
     }
 
     /// The slow path: a read that may wait, with the GIL released. A fallback function is called
@@ -311,7 +243,7 @@ impl PyClient {
         let stash: Stash = Mutex::new(None);
         let result = py.detach(|| {
             let opts = ReadOptions { ttl, fallback: fallback.to_core(&stash), ..Default::default() };
-            self.core().get_with(key, opts)
+            self.core.get_with(key, opts)
         });
         result.map_err(|e| unstash(py, &stash, &e))
     }
@@ -359,48 +291,19 @@ impl PyClient {
         Ok(obj)
     }
 
-    /// A read of a plain key through `cell`: the warm path, else a waiting read.
-    fn read(
-        &self,
-        py: Python<'_>,
-        cell: &Cell,
-        ttl: Option<Duration>,
-        fallback: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        if let Some(v) = self.cached_read(cell, ttl) {
-            return self.wrap(py, cell, &v, None);
-        }
-        let spec = FallbackSpec::from_arg(fallback, false)?;
-        let value = self.waiting_read(py, &cell.key, ttl, spec)?;
-        self.wrap(py, cell, &value, None)
-    }
-
     /// A prompt read that may wait, through the core's `PromptRequest` (fallback checks and
     /// conversion to prompt JSON included), with the GIL released.
-    #[allow(clippy::too_many_arguments)]
     fn prompt_read(
         &self,
         py: Python<'_>,
         cell: &Cell,
-        name: String,
-        label: Option<String>,
-        version: Option<u64>,
-        kind: PromptKind,
-        ttl: Option<Duration>,
+        request: PromptRequest<'static>,
         fallback: FallbackSpec,
     ) -> PyResult<Py<PyAny>> {
         let stash: Stash = Mutex::new(None);
         let result = py.detach(|| {
-            let request = PromptRequest {
-                name,
-                label,
-                version,
-                kind: Some(kind),
-                fallback: fallback.to_core(&stash),
-                ttl,
-                cold_deadline: None,
-            };
-            request.get_value(self.core())
+            let request = PromptRequest { fallback: fallback.to_core(&stash), ..request };
+            request.get_value(&self.core)
         });
         let (value, prompt) = result.map_err(|e| unstash(py, &stash, &e))?;
         self.wrap(py, cell, &value, Some(prompt))
@@ -444,28 +347,21 @@ returning one) served when nothing is cached and the source cannot answer.";
 
 /// Adds the read methods to the class (see `args.rs` for why they are not `#[pymethods]`).
 pub fn add_read_methods(cls: &Bound<'_, PyType>) -> PyResult<()> {
-    add_method(cls, c"get", GET_DOC, get_fast)?;
-    add_method(cls, c"get_prompt", GET_PROMPT_DOC, get_prompt_fast)
+    add_method(cls, c"get", GET_DOC, read_fast::<false>)?;
+    add_method(cls, c"get_prompt", GET_PROMPT_DOC, read_fast::<true>)
 }
 
-unsafe extern "C" fn get_fast(
+/// `get` (`PROMPT` false) or `get_prompt` as a `METH_FASTCALL | METH_KEYWORDS` method of `Client`.
+unsafe extern "C" fn read_fast<const PROMPT: bool>(
     slf: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS method of `Client`.
-    unsafe { trampoline(slf, args, nargs, kwnames, |slf, a| client_of(slf).get(a)) }
-}
-
-unsafe extern "C" fn get_prompt_fast(
-    slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: as above.
-    unsafe { trampoline(slf, args, nargs, kwnames, |slf, a| client_of(slf).get_prompt(a)) }
+    let body: Body =
+        if PROMPT { |slf, a| client_of(slf).get_prompt(a) } else { |slf, a| client_of(slf).get(a) };
+    // SAFETY: called by CPython with the vectorcall arguments of a method of `Client`.
+    unsafe { trampoline(slf, args, nargs, kwnames, body) }
 }
 
 /// The client behind a method's `self`.
@@ -485,28 +381,23 @@ impl PyClient {
         let front = self.value_front.bind(py);
         // Only exact str objects index the front dict (no user-defined `__eq__` / `__hash__`).
         let exact = key.is_exact_instance_of::<PyString>();
-        let cell = match exact.then(|| recent_get(&self.value_recent, &key, None)).flatten() {
+        let cell = match if exact { front_cell(front, &key)? } else { None } {
             Some(cell) => cell,
             None => {
-                let known = if exact { front_cell(front, &key)? } else { None };
-                let cell = match known {
-                    Some(cell) => cell.unbind(),
-                    None => {
-                        let parsed = Key::parse(&key_text(&key, "key")?);
-                        let cell = self.cell(py, Kind::Value, &parsed)?;
-                        if exact {
-                            remember(front, &key, &cell)?;
-                        }
-                        cell
-                    }
-                };
+                let cell = self.cell(py, Kind::Value, &Key::parse(&key_text(&key, "key")?))?;
                 if exact {
-                    recent_put(&self.value_recent, &key, None, &cell);
+                    remember(front, &key, &cell)?;
                 }
                 cell.into_bound(py)
             }
         };
-        self.read(py, cell.get(), ttl, fallback.as_deref())
+        let cell = cell.get();
+        if let Some(v) = self.core.peek(&cell.key, ttl) {
+            return self.wrap(py, cell, &v, None);
+        }
+        let spec = FallbackSpec::from_arg(fallback.as_deref(), false)?;
+        let value = self.waiting_read(py, &cell.key, ttl, spec)?;
+        self.wrap(py, cell, &value, None)
     }
 
     /// `get_prompt(name, *, label=None, version=None, type="text", fallback=None,
@@ -529,18 +420,8 @@ impl PyClient {
             _ => None,
         };
         if let Some(q) = indexed {
-            let cell = match recent_get(&self.prompt_recent, &name, q.as_deref()) {
-                Some(cell) => Some(cell),
-                None => {
-                    let found = front_cell(&self.prompt_index(py, q)?, &name)?;
-                    if let Some(c) = &found {
-                        recent_put(&self.prompt_recent, &name, q.as_deref(), &c.clone().unbind());
-                    }
-                    found
-                }
-            };
-            if let Some(cell) = cell {
-                if let Some(v) = self.cached_read(cell.get(), ttl) {
+            if let Some(cell) = front_cell(&self.prompt_index(py, q)?, &name)? {
+                if let Some(v) = self.core.peek(&cell.get().key, ttl) {
                     return self.wrap(py, cell.get(), &v, None);
                 }
             }
@@ -566,39 +447,31 @@ impl PyClient {
         let cell = self.cell(py, Kind::Prompt, &key)?;
         if let Some(q) = indexed {
             remember(&self.prompt_index(py, q)?, &name, &cell)?;
-            recent_put(&self.prompt_recent, &name, q.as_deref(), &cell);
         }
-        if let Some(v) = self.cached_read(cell.get(), ttl) {
+        if let Some(v) = self.core.peek(&cell.get().key, ttl) {
             return self.wrap(py, cell.get(), &v, None);
         }
         let spec = FallbackSpec::from_arg(fallback.as_deref(), true)?;
-        self.prompt_read(py, cell.get(), text, label, version, kind, ttl, spec)
+        let request =
+            PromptRequest { name: text, label, version, kind: Some(kind), ttl, ..PromptRequest::new("") };
+        self.prompt_read(py, cell.get(), request, spec)
     }
 
-    /// The front dict of prompts read with label (or version) `q`, or with neither.
+    /// The front dict of prompts read with label (or version) `q` (created on first use), or
+    /// with neither.
     fn prompt_index<'py>(
         &self,
         py: Python<'py>,
         q: Option<Borrowed<'_, 'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        match q {
-            None => Ok(self.prompt_front.bind(py).clone()),
-            Some(q) => self.qualified_front(py, &q),
-        }
-    }
-
-    /// The front dict of prompts read with label (or version) `q`, created on first use.
-    fn qualified_front<'py>(&self, py: Python<'py>, q: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let Some(q) = q else { return Ok(self.prompt_front.bind(py).clone()) };
         let outer = self.prompt_front_by.bind(py);
         if let Some(inner) = outer.get_item(q)? {
             // SAFETY: only dicts are stored in `prompt_front_by`.
             return Ok(unsafe { inner.cast_into_unchecked::<PyDict>() });
         }
         let inner = PyDict::new(py);
-        if outer.len() >= FRONT_CAP {
-            outer.clear();
-        }
-        outer.set_item(q, &inner)?;
+        remember(outer, &q, &inner)?;
         Ok(inner)
     }
 }
@@ -612,12 +485,16 @@ fn front_cell<'py>(
     Ok(front.get_item(name)?.map(|found| unsafe { found.cast_into_unchecked::<Cell>() }))
 }
 
-/// Indexes `cell` under `name` in `front`.
-fn remember(front: &Bound<'_, PyDict>, name: &Bound<'_, PyAny>, cell: &Py<Cell>) -> PyResult<()> {
+/// Indexes `item` under `name` in `front`.
+fn remember<'py>(
+    front: &Bound<'py, PyDict>,
+    name: &Bound<'py, PyAny>,
+    item: impl IntoPyObject<'py>,
+) -> PyResult<()> {
     if front.len() >= FRONT_CAP {
         front.clear();
     }
-    front.set_item(name, cell)
+    front.set_item(name, item)
 }
 
 #[pymethods]
@@ -645,16 +522,14 @@ impl PyClient {
             if source.is_instance_of::<PyDict>() { source.clone() } else { source.call_method0("_spec")? };
         let mut spec = Map::new();
         spec.insert("source".into(), from_py(&source, "source")?);
-        let mut put = |name: &str, v: Option<Json>| {
-            if let Some(v) = v {
-                spec.insert(name.into(), v);
-            }
-        };
-        put("ttl_seconds", ttl_seconds.map(Json::from));
-        put("cold_deadline_seconds", cold_deadline_seconds.map(Json::from));
-        put("request_timeout_seconds", request_timeout_seconds.map(Json::from));
-        put("refresh_workers", refresh_workers.map(Json::from));
-        put("keep_on_not_found", keep_on_not_found.map(Json::from));
+        let options = [
+            ("ttl_seconds", ttl_seconds.map(Json::from)),
+            ("cold_deadline_seconds", cold_deadline_seconds.map(Json::from)),
+            ("request_timeout_seconds", request_timeout_seconds.map(Json::from)),
+            ("refresh_workers", refresh_workers.map(Json::from)),
+            ("keep_on_not_found", keep_on_not_found.map(Json::from)),
+        ];
+        spec.extend(options.into_iter().filter_map(|(name, v)| Some((name.to_string(), v?))));
         if let Some(f) = fleet.filter(|f| !f.is_none()) {
             spec.insert("fleet".into(), from_py(f, "fleet")?);
         }
@@ -673,8 +548,6 @@ impl PyClient {
             cells: Mutex::new(HashMap::new()),
             configs: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
-            value_recent: Mutex::default(),
-            prompt_recent: Mutex::default(),
         })
     }
 
@@ -703,7 +576,7 @@ impl PyClient {
         };
         let key = config_key("", env, version.as_deref()).map_err(|e| to_pyerr(py, &e))?;
         let ttl = opt_seconds("ttl_seconds", ttl_seconds)?;
-        if let Some(v) = cached_config(self.core(), &key, ttl, None) {
+        if let Some(v) = cached_config(&self.core, &key, ttl, None) {
             if let Some(s) = lock(&self.configs).get(&key).filter(|s| Arc::ptr_eq(&s.data, &v.payload.data)) {
                 return Ok((s.obj.clone_ref(py), key.to_string()));
             }
@@ -714,7 +587,7 @@ impl PyClient {
         };
         let opts = ConfigOptions { ttl, cold_deadline: None, create };
         let value = py
-            .detach(|| get_or_create_config(self.core(), &key, &fields, opts))
+            .detach(|| get_or_create_config(&self.core, &key, &fields, opts))
             .map_err(|e| to_pyerr(py, &e))?;
         let data = to_frozen(py, value.data())?.unbind();
         let obj = Py::new(py, PyValue::new(data, &value))?.into_any();
@@ -734,7 +607,7 @@ impl PyClient {
     fn prefetch(&self, py: Python<'_>, keys: Vec<String>, deadline_seconds: Option<f64>) -> PyResult<()> {
         let deadline = opt_seconds("deadline_seconds", deadline_seconds)?;
         let keys: Vec<Key> = keys.iter().map(|k| Key::parse(k)).collect();
-        match py.detach(|| self.core().prefetch(&keys, deadline)) {
+        match py.detach(|| self.core.prefetch(&keys, deadline)) {
             Ok(_) => Ok(()),
             Err(e) => Err(prefetch_error(py, &e)),
         }
@@ -743,7 +616,7 @@ impl PyClient {
     /// The client's health: `state` (`starting`, `ready`, `stale`, `fatal`), `since`,
     /// `last_error`, `counters` and `keys`, as a plain dict.
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_plain(py, &self.core().status().to_json())
+        to_plain(py, &self.core.status().to_json())
     }
 
     /// Calls `callback(change)` on a library thread (with the GIL) after a key's value changes
@@ -753,14 +626,18 @@ impl PyClient {
         // The one strong reference lives in the slot, where the GC can see (and clear) it.
         let slot: ListenerSlot = Arc::new(Mutex::new(Some(callback)));
         let shared = slot.clone();
-        let id = self.core().on_change(move |change: &failsoft::Change| {
+        let id = self.core.on_change(move |change: &failsoft::Change| {
             with_python(|py| {
                 let Some(callback) = lock(&shared).as_ref().map(|c| c.clone_ref(py)) else { return };
                 let call = || -> PyResult<()> {
                     let data = to_frozen(py, change.value.data())?.unbind();
                     let value = Py::new(py, PyValue::new(data, &change.value))?;
-                    let c =
-                        PyChange::new(change.key.to_string(), change.old_version, change.new_version, value);
+                    let c = PyChange {
+                        key: change.key.to_string(),
+                        old_version: change.old_version,
+                        new_version: change.new_version,
+                        value,
+                    };
                     callback.bind(py).call1((c,))?;
                     Ok(())
                 };
@@ -777,7 +654,7 @@ impl PyClient {
     /// on another thread and is never called again (the core's listener registry).
     fn remove_listener(&self, py: Python<'_>, id: u64) {
         // Without the GIL: a call under way on another thread needs it to finish.
-        py.detach(|| self.core().remove_listener(id));
+        py.detach(|| self.core.remove_listener(id));
         let removed: Vec<_> = {
             let mut l = lock(&self.listeners);
             l.iter().position(|(i, _)| *i == id).map(|at| l.remove(at)).into_iter().collect()
@@ -810,25 +687,25 @@ impl PyClient {
     /// Stops the background threads; cached values keep being served, nothing is fetched
     /// afterwards. Idempotent; returns within about a second even when a request hangs.
     fn close(&self, py: Python<'_>) {
-        py.detach(|| self.core().close());
+        py.detach(|| self.core.close());
     }
 
     /// Forces a refresh of `key`: fleet-wide in fleet mode, else in this process.
     fn invalidate(&self, py: Python<'_>, key: &str) -> PyResult<()> {
         let key = Key::parse(key);
-        py.detach(|| self.core().invalidate(&key)).map_err(|e| to_pyerr(py, &e))
+        py.detach(|| self.core.invalidate(&key)).map_err(|e| to_pyerr(py, &e))
     }
 
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.core().is_closed()
+        self.core.is_closed()
     }
 
     /// The TTL in force for reads without their own, in seconds.
     #[getter]
     fn ttl_seconds(&self) -> f64 {
-        self.core().ttl().as_secs_f64()
+        self.core.ttl().as_secs_f64()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -842,7 +719,7 @@ impl PyClient {
     }
 
     fn __repr__(&self) -> String {
-        format!("Client({:?})", self.core().source().identity())
+        format!("Client({:?})", self.core.source().identity())
     }
 }
 

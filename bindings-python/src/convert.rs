@@ -104,15 +104,18 @@ pub fn to_plain<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> 
 
 /// `obj` as JSON; `what` names the argument in the error (`fallback`, `variables`, ...).
 pub fn from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
-    from_py_rec(obj, 0).map_err(|path| {
-        Python::attach(|py| match path {
-            Bad::Py(e) => e,
-            Bad::At(path, why) => {
-                let _ = py;
-                invalid_argument(format!("{what}{path}: {why}"))
-            }
-        })
+    from_py_rec(obj, 0).map_err(|bad| match bad {
+        Bad::Py(e) => e,
+        Bad::At(path, why) => invalid_argument(format!("{what}{path}: {why}")),
     })
+}
+
+/// A `**kwargs` dict (absent: empty) as a JSON object.
+pub fn kwargs_object(d: Option<&Bound<'_, PyDict>>, what: &str) -> PyResult<Map<String, Value>> {
+    match d.map(|d| from_py(d.as_any(), what)).transpose()? {
+        Some(Value::Object(m)) => Ok(m),
+        _ => Ok(Map::new()),
+    }
 }
 
 enum Bad {

@@ -12,22 +12,12 @@ mod logging;
 mod prompt;
 mod value;
 
-use crate::convert::{from_py, to_plain};
+use crate::convert::{from_py, kwargs_object as object, to_plain};
 use crate::errors::to_pyerr;
 use failsoft::template;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use serde_json::{Map, Value as Json};
-
-fn object(d: Option<&Bound<'_, PyDict>>, what: &str) -> PyResult<Map<String, Json>> {
-    match d {
-        None => Ok(Map::new()),
-        Some(d) => match from_py(d.as_any(), what)? {
-            Json::Object(m) => Ok(m),
-            _ => unreachable!("a dict converts to an object"),
-        },
-    }
-}
+use serde_json::Value as Json;
 
 fn messages(list: &Bound<'_, PyAny>) -> PyResult<Vec<Json>> {
     match from_py(list, "messages")? {

@@ -1,8 +1,8 @@
 //! `failsoft.Prompt`: a prompt as read (Langfuse, an Opik config field, or a fallback), over the
 //! core's `failsoft::Prompt`; compiling goes through the core's template module.
 
-use crate::convert::{from_py, to_frozen, to_plain};
-use crate::errors::to_pyerr;
+use crate::convert::{from_py, kwargs_object, to_frozen, to_plain};
+use crate::errors::{invalid_argument, to_pyerr};
 use crate::value::error_or_none;
 use failsoft::langchain::{LangchainItem, LangchainPrompt};
 use failsoft::prompt::fallback_prompt;
@@ -70,22 +70,8 @@ impl PyPrompt {
 fn source_from_str(s: &str) -> PyResult<ValueSource> {
     ValueSource::parse(s).ok_or_else(|| {
         let names: Vec<_> = ValueSource::ALL.iter().map(|s| s.as_str()).collect();
-        to_pyerr_msg(format!("source must be one of {}, got {s:?}", names.join(", ")))
+        invalid_argument(format!("source must be one of {}, got {s:?}", names.join(", ")))
     })
-}
-
-fn to_pyerr_msg(message: String) -> PyErr {
-    Python::attach(|py| to_pyerr(py, &Error::invalid_argument(message)))
-}
-
-fn kwargs_map(kwargs: Option<&Bound<'_, PyDict>>, what: &str) -> PyResult<Map<String, Json>> {
-    match kwargs {
-        None => Ok(Map::new()),
-        Some(d) => match from_py(d.as_any(), what)? {
-            Json::Object(m) => Ok(m),
-            _ => unreachable!("a dict converts to an object"),
-        },
-    }
 }
 
 /// LangChain's `MessagesPlaceholder` class, or an `ImportError` naming the package to install.
@@ -269,12 +255,12 @@ impl PyPrompt {
         placeholders: Option<&Bound<'py, PyDict>>,
         variables: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let vars = kwargs_map(variables, "variables")?;
+        let vars = kwargs_object(variables, "variables")?;
         let core = &self.data.core;
         match core.kind {
             PromptKind::Text => {
                 if placeholders.is_some_and(|p| !p.is_empty()) {
-                    return Err(to_pyerr_msg(format!(
+                    return Err(invalid_argument(format!(
                         "prompt {:?} is a text prompt: it has no placeholders",
                         core.name
                     )));
@@ -283,7 +269,7 @@ impl PyPrompt {
                 Ok(PyString::new(py, &text).into_any())
             }
             PromptKind::Chat => {
-                let ph = kwargs_map(placeholders, "placeholders")?;
+                let ph = kwargs_object(placeholders, "placeholders")?;
                 let messages = core.compile_chat(&vars, &ph, strict).map_err(|e| to_pyerr(py, &e))?;
                 to_plain(py, &Json::Array(messages))
             }
@@ -302,7 +288,7 @@ impl PyPrompt {
         py: Python<'py>,
         variables: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let arguments = kwargs_map(variables, "variables")?;
+        let arguments = kwargs_object(variables, "variables")?;
         let converted = self.data.core.langchain_from_arguments(&arguments).map_err(|e| to_pyerr(py, &e))?;
         langchain_to_py(py, converted)
     }

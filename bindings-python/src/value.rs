@@ -80,20 +80,14 @@ impl PyValue {
 pub struct PyChange {
     /// The key, in its canonical text form (`name`, `name@label:staging`, ...).
     #[pyo3(get)]
-    key: String,
+    pub(crate) key: String,
     #[pyo3(get)]
-    old_version: Option<i64>,
+    pub(crate) old_version: Option<i64>,
     #[pyo3(get)]
-    new_version: Option<i64>,
+    pub(crate) new_version: Option<i64>,
     /// The new value (a `failsoft.Value`).
     #[pyo3(get)]
-    value: Py<PyValue>,
-}
-
-impl PyChange {
-    pub fn new(key: String, old_version: Option<i64>, new_version: Option<i64>, value: Py<PyValue>) -> Self {
-        PyChange { key, old_version, new_version, value }
-    }
+    pub(crate) value: Py<PyValue>,
 }
 
 #[pymethods]

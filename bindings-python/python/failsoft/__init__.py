@@ -78,10 +78,8 @@ __all__ = [
 # Before the interpreter finalizes: library threads stop touching Python (see lifecycle.rs).
 _atexit.register(_native._shutdown)
 
-# Public classes show (and pickle) as `failsoft.X`, wherever they are defined.
-for _cls in (Client, Config, Error, NotFound, Unauthorized, Timeout, Unavailable, InvalidResponse,
-             InvalidArgument, PrefetchError, FrozenDict, FrozenList, Http, File, Langfuse, Opik, OpenAI,
-             OpenAICompatibleClient, ChatCompletion, ChatCompletionChunk, Stream, ServedBy, Attempt,
-             OpenAIObject):
-    _cls.__module__ = __name__
-del _cls
+# Public classes show (and pickle) as `failsoft.X`, wherever they are defined (native ones already do).
+for _obj in [globals()[_name] for _name in __all__]:
+    if isinstance(_obj, type) and _obj.__module__.startswith("failsoft._") and _obj.__module__ != _native.__name__:
+        _obj.__module__ = __name__
+del _obj

@@ -1,28 +1,13 @@
 """Typed configuration (SPEC §7): subclass ``failsoft.Config`` with annotated fields.
 
-The core checks that a value from the backend carries every field the fallback declares, with
-the fallback's JSON type (core/src/config.rs: one rule in every language), and parses JSON-text
-fields into lists and objects; this module only does what is about Python types: it coerces and
-validates each field against its annotation.
-
-Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``Optional[X]`` / ``X | None``,
-other unions (tried in order), ``Literal[...]``, ``list`` / ``List[X]`` / ``Sequence[X]`` /
-``tuple``, ``dict`` / ``Dict[str, X]`` / ``Mapping[str, X]``, ``failsoft.Prompt``, nested
-``failsoft.Config`` subclasses, ``Any``; any other class accepts its own instances.
-
-Coercion rules (the same for hand-made instances and backend values):
-
-- ``int`` accepts an int, or a float with no fractional part; ``float`` accepts an int or a
-  float; ``bool`` only a bool and ``str`` only a str (no silent ``"1"`` → ``1``); a bool is
-  never an int or a float.
-- lists and dicts become read-only ``FrozenList`` / ``FrozenDict`` (a config read from the
-  cache is shared), their items coerced when the annotation says how.
-- ``Prompt`` accepts a ``Prompt``, prompt JSON (an Opik prompt reference, as the core resolves
-  it) or a plain string (a text prompt named after the field).
-
-A missing or mistyped field is an error naming the field: ``InvalidArgument`` for a hand-made
-instance, ``InvalidResponse`` (with the key) for a value from the backend. It is never filled
-from the fallback.
+The core checks that a backend value carries every field the fallback declares, with its JSON
+type (core/src/config.rs), and parses JSON-text lists and objects; this module only coerces each
+field to its Python annotation: ``str``, ``int`` (a whole float too), ``float``, ``bool`` (never
+``1`` or ``"1"``), optionals and unions (tried in order), ``Literal``, lists / tuples / sequences
+and dicts / mappings (as read-only ``FrozenList`` / ``FrozenDict``), ``failsoft.Prompt`` (a
+prompt, prompt JSON or a template string), nested ``Config`` classes, ``Any``, and any other
+class (its instances). A missing or mistyped field is an error naming it: ``InvalidArgument``
+for a hand-made instance, ``InvalidResponse`` (with the key) for a backend value.
 """
 
 from __future__ import annotations

@@ -6,100 +6,76 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, ClassVar, Dict, Mapping, Optional, Union
 
 from ._native import _redact
 
 __all__ = ["Http", "File", "Langfuse", "Opik", "Source"]
 
 
-def _repr(source: Any) -> str:
-    """The dataclass repr, with any credential in a shown string (a URL's password) redacted."""
-    shown = []
-    for f in fields(source):
-        if f.repr:
-            value = getattr(source, f.name)
-            shown.append(f"{f.name}={(_redact(value) if isinstance(value, str) else value)!r}")
-    return f"{type(source).__name__}({', '.join(shown)})"
+class _Source:
+    """What the four sources share: their options JSON and a repr with credentials redacted."""
+
+    _kind: ClassVar[str]
+
+    def _spec(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"kind": self._kind}
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if v is not None:
+                out[f.name] = dict(v) if isinstance(v, Mapping) else os.fspath(v) if f.name == "path" else v
+        return out
+
+    def __repr__(self) -> str:
+        values = ((f.name, getattr(self, f.name)) for f in fields(self) if f.repr)  # type: ignore[arg-type]
+        shown = ", ".join(f"{n}={(_redact(v) if isinstance(v, str) else v)!r}" for n, v in values)
+        return f"{type(self).__name__}({shown})"
 
 
-def _spec(kind: str, **options: Any) -> Dict[str, Any]:
-    out: Dict[str, Any] = {"kind": kind}
-    out.update({k: v for k, v in options.items() if v is not None})
-    return out
-
-
-@dataclass(frozen=True)
-class Http:
+@dataclass(frozen=True, repr=False)
+class Http(_Source):
     """Any HTTP endpoint answering JSON: ``url`` contains ``{key}``, replaced by the URL-encoded
     key. ``headers`` (e.g. ``Authorization``) are sent with every request and never logged.
     The version is the ``X-Version`` header or the body's top-level integer ``version_field``
     (default ``"version"``)."""
 
+    _kind: ClassVar[str] = "http"
     url: str
     headers: Optional[Mapping[str, str]] = field(default=None, repr=False)
     version_field: Optional[str] = None
 
-    __repr__ = _repr
 
-    def _spec(self) -> Dict[str, Any]:
-        headers = dict(self.headers) if self.headers else None
-        return _spec("http", url=self.url, headers=headers, version_field=self.version_field)
-
-
-@dataclass(frozen=True)
-class File:
+@dataclass(frozen=True, repr=False)
+class File(_Source):
     """A local JSON file holding an object of key → value, re-read when it changes."""
 
+    _kind: ClassVar[str] = "file"
     path: Union[str, "os.PathLike[str]"]
 
-    def _spec(self) -> Dict[str, Any]:
-        return _spec("file", path=os.fspath(self.path))
 
-
-@dataclass(frozen=True)
-class Langfuse:
+@dataclass(frozen=True, repr=False)
+class Langfuse(_Source):
     """Langfuse prompt management. ``None`` takes ``LANGFUSE_BASE_URL`` (or ``LANGFUSE_HOST``,
     default ``https://cloud.langfuse.com``), ``LANGFUSE_PUBLIC_KEY``, ``LANGFUSE_SECRET_KEY`` and
     ``LANGFUSE_TIMEOUT`` (the bound on one request, default 10 s)."""
 
+    _kind: ClassVar[str] = "langfuse"
     base_url: Optional[str] = None
     public_key: Optional[str] = None
     secret_key: Optional[str] = field(default=None, repr=False)
     timeout_seconds: Optional[float] = None
 
-    __repr__ = _repr
 
-    def _spec(self) -> Dict[str, Any]:
-        return _spec(
-            "langfuse",
-            base_url=self.base_url,
-            public_key=self.public_key,
-            secret_key=self.secret_key,
-            timeout_seconds=self.timeout_seconds,
-        )
-
-
-@dataclass(frozen=True)
-class Opik:
+@dataclass(frozen=True, repr=False)
+class Opik(_Source):
     """Opik agent configuration. ``None`` takes ``OPIK_URL_OVERRIDE`` (default Comet's hosted
     Opik), ``OPIK_API_KEY``, ``OPIK_WORKSPACE`` and ``OPIK_PROJECT_NAME``."""
 
+    _kind: ClassVar[str] = "opik"
     base_url: Optional[str] = None
     api_key: Optional[str] = field(default=None, repr=False)
     workspace: Optional[str] = None
     project_name: Optional[str] = None
-
-    __repr__ = _repr
-
-    def _spec(self) -> Dict[str, Any]:
-        return _spec(
-            "opik",
-            base_url=self.base_url,
-            api_key=self.api_key,
-            workspace=self.workspace,
-            project_name=self.project_name,
-        )
 
 
 Source = Union[Http, File, Langfuse, Opik]
