@@ -30,7 +30,8 @@ pub struct ChatArgs {
     /// The fallback's model (alone: the same endpoint, another model)
     #[arg(long, value_name = "M", help_heading = "Fallback")]
     pub fallback_model: Option<String>,
-    /// The fallback's key (default: $FAILSOFT_FALLBACK_API_KEY)
+    /// The fallback's key (default: $FAILSOFT_FALLBACK_API_KEY, else $OPENAI_API_KEY, as an OpenAI
+    /// client made without a key reads it: set this flag when the fallback is another vendor)
     #[arg(long, value_name = "KEY", help_heading = "Fallback")]
     pub fallback_api_key: Option<String>,
     /// Per-attempt timeout of the fallback
