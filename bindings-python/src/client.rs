@@ -20,7 +20,7 @@ use crate::value::{PyChange, PyValue};
 use failsoft::config::{cached_config, config_key, get_or_create_config, ConfigOptions};
 use failsoft::prompt::{prompt_key, PromptRequest};
 use failsoft::spec::seconds;
-use failsoft::{ClientSpec, Error, Fallback, Key, Payload, Prompt, PromptKind, ReadOptions, ValueSource};
+use failsoft::{ClientSpec, Error, Fallback, Key, Prompt, PromptKind, ReadOptions, ValueSource};
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -84,25 +84,11 @@ fn opt_seconds(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
     v.map(|s| seconds(name, s)).transpose().map_err(crate::errors::err)
 }
 
-/// The Python object last built for a key, valid while the core hands out the same fetch (each
-/// thread reads its own copy of a payload) with the same source and error. The `Arc`s keep the compared pointers alive (no ABA).
+/// The Python object last built for a key, handed out again while the core's read is the same
+/// ([`failsoft::Value::same_read`]). The kept `Value` holds the compared pointers alive (no ABA).
 struct Wrapper {
-    payload: Arc<Payload>,
-    source: ValueSource,
-    error: Option<Arc<Error>>,
+    read: failsoft::Value,
     obj: Py<PyAny>,
-}
-
-impl Wrapper {
-    fn matches(&self, v: &failsoft::Value) -> bool {
-        self.payload.same_fetch(&v.payload)
-            && self.source == v.source
-            && match (&self.error, &v.error) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
-    }
 }
 
 /// What a read returns to Python: a `failsoft.Value` or a `failsoft.Prompt`.
@@ -263,7 +249,7 @@ impl PyClient {
         }
         let known = {
             let st = lock(&cell.state);
-            if let Some(w) = st.wrapper.as_ref().filter(|w| w.matches(value)) {
+            if let Some(w) = st.wrapper.as_ref().filter(|w| w.read.same_read(value)) {
                 return Ok(w.obj.clone_ref(py));
             }
             match &st.data {
@@ -277,12 +263,7 @@ impl PyClient {
         };
         let keep = converted.clone_ref(py);
         let obj = converted.build(py, value)?;
-        let wrapper = Wrapper {
-            payload: value.payload.clone(),
-            source: value.source,
-            error: value.error.clone(),
-            obj: obj.clone_ref(py),
-        };
+        let wrapper = Wrapper { read: value.clone(), obj: obj.clone_ref(py) };
         let old = {
             let mut st = lock(&cell.state);
             (st.data.replace((value.payload.data.clone(), keep)), st.wrapper.replace(wrapper))

@@ -205,6 +205,19 @@ impl Value {
         Arc::ptr_eq(&self.payload.data, &other.payload.data)
     }
 
+    /// Whether `other` is the same read as `self`: the same fetch (each thread's copy of a
+    /// payload counts as the same), source and error. A door keeps the object it built for a
+    /// read and hands it out again while this holds, so the same read is the same object.
+    pub fn same_read(&self, other: &Value) -> bool {
+        self.payload.same_fetch(&other.payload)
+            && self.source == other.source
+            && match (&self.error, &other.error) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+
     pub fn is_fallback(&self) -> bool {
         self.source == ValueSource::Fallback
     }
