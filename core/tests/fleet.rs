@@ -185,7 +185,8 @@ fn racing_writers_never_move_the_shared_version_backwards_and_flushall_is_writte
     v3.set(Err(failsoft::Error::unavailable("down")));
     std::thread::sleep(Duration::from_millis(300));
     redis.cmd(&["FLUSHALL"]);
-    x.invalidate(&k).unwrap_or(()); // the store is empty: this only asks x to refresh
+    // The store is empty: this only asks x to refresh.
+    x.invalidate(&k).unwrap_or(());
     // The counter is bumped just after the write lands, so wait for both.
     let restored = || x.status().fleet.unwrap().restored >= 1;
     assert!(
