@@ -115,6 +115,14 @@ def test_get_or_create_reads_typed_values(sim: Simulator) -> None:
         assert c.get_or_create_config(Agent, version="latest").max_tokens == 512
 
 
+def test_one_version_spelled_two_ways_is_one_typed_config(sim: Simulator) -> None:
+    # `1`, "1" and "v1" are one key in core (config_key): one read, so one object.
+    with opik(sim) as c:
+        first = c.get_or_create_config(Agent(), version=1)
+        assert c.get_or_create_config(Agent(), version="v1") is first
+        assert c.get_or_create_config(Agent(), version="1") is first
+
+
 def test_get_or_create_creates_the_first_config(sim: Simulator) -> None:
     class Fresh(failsoft.Config):
         model: str = "gpt-4.1"

@@ -53,13 +53,13 @@ class Client(_NativeClient):
         value, key = self._read_config(lambda: resolve().to_dict(), env, version, ttl_seconds)
         if value.is_fallback:
             return resolve()._as_fallback()
-        # The typed config of each (env, version) is made once per value the native client
-        # hands out (the same object while the version is unchanged), for the same fallback.
+        # The typed config of each key is made once per value the native client hands out (the
+        # same object while the version is unchanged), for the same fallback.
         token = type(fallback) if isinstance(fallback, Config) else fallback
-        cache: Dict[Any, Tuple[Value, Any, Any]] = self.__dict__.setdefault("_failsoft_configs", {})
-        hit = cache.get((env, version))
+        cache: Dict[str, Tuple[Value, Any, Any]] = self.__dict__.setdefault("_failsoft_configs", {})
+        hit = cache.get(key)
         if hit is None or hit[0] is not value or hit[1] is not token:
-            hit = cache[(env, version)] = (value, token, type(resolve())._from_value(value, key=key))
+            hit = cache[key] = (value, token, type(resolve())._from_value(value, key=key))
         return hit[2]
 
 
