@@ -184,7 +184,7 @@ class Config:
             type.__setattr__(cls, "_failsoft_fields", fields)
         return cls._failsoft_fields
 
-    def _fill(self, data: Mapping[str, Any], path: str, source: str) -> None:
+    def _fill(self, data: Mapping[str, Any], path: str, source: str, is_fallback: bool = False) -> None:
         """Sets every field from ``data`` (else its default), as its annotation asks."""
         for name, (annotation, default) in type(self)._fields().items():
             where = f"{path}.{name}" if path else name
@@ -192,12 +192,13 @@ class Config:
             if v is _MISSING:
                 raise _Mistyped(f"{where}: missing (the field has no default)")
             object.__setattr__(self, name, _coerce(annotation, v, where, source))
-        object.__setattr__(self, "is_fallback", False)
+        object.__setattr__(self, "is_fallback", is_fallback)
 
     @classmethod
-    def _build(cls: type[C], data: Mapping[str, Any], path: str, source: str) -> C:
+    def _build(cls: type[C], data: Mapping[str, Any], path: str, source: str, is_fallback: bool = False) -> C:
+        """An instance from data, without calling ``__init__`` (a subclass may have its own)."""
         self = cls.__new__(cls)
-        self._fill(data, path, source)
+        self._fill(data, path, source, is_fallback)
         return self
 
     @classmethod
@@ -214,7 +215,7 @@ class Config:
 
     def _as_fallback(self: C) -> C:
         """A copy of this fallback, marked ``is_fallback``."""
-        return _rebuild_config(type(self), self._values(), True)
+        return type(self)._build(self._values(), "", "fallback", is_fallback=True)
 
     def to_dict(self) -> Dict[str, Any]:
         """The fields as a plain dict (prompts and nested configs as JSON): the declaration the
