@@ -153,15 +153,18 @@ def test_fallback_when_the_backend_is_down(sim: Simulator) -> None:
         assert c.get_or_create_config(fallback=make).model == "from function" and calls == [1]
 
 
-def test_a_fallback_with_its_own_init_is_served_when_the_backend_is_down(sim: Simulator) -> None:
-    class Custom(Agent):
-        def __init__(self, model: str) -> None:
-            super().__init__(model=model)
+class OwnInit(Agent):
+    def __init__(self, model: str) -> None:
+        super().__init__(model=model)
 
+
+def test_a_fallback_with_its_own_init_is_served_and_pickled(sim: Simulator) -> None:
     sim.fault("*", "refused")
     with opik(sim) as c:
-        cfg = c.get_or_create_config(fallback=Custom("mine"))
-        assert cfg.is_fallback and type(cfg) is Custom and cfg.model == "mine"
+        cfg = c.get_or_create_config(fallback=OwnInit("mine"))
+        assert cfg.is_fallback and type(cfg) is OwnInit and cfg.model == "mine"
+        again = pickle.loads(pickle.dumps(cfg))
+        assert again == cfg and again.is_fallback
 
 
 def test_a_field_missing_at_the_backend_is_an_error(sim: Simulator) -> None:

@@ -236,10 +236,5 @@ class Config:
         return f"{type(self).__name__}({fields}is_fallback={self.is_fallback!r})"
 
     def __reduce__(self) -> Any:
-        return (_rebuild_config, (type(self), self._values(), self.is_fallback))
-
-
-def _rebuild_config(cls: type[C], values: Dict[str, Any], is_fallback: bool) -> C:
-    cfg = cls(**values)
-    object.__setattr__(cfg, "is_fallback", is_fallback)
-    return cfg
+        # Rebuilt through `_build`, like the fallback copy: a subclass may have its own `__init__`.
+        return (type(self)._build, (self._values(), type(self).__name__, "fallback", self.is_fallback))
