@@ -21,6 +21,7 @@ from ._sources import *
 
 __version__: str = _native.__version__
 
+# A literal list, though each module has its own: mypy and stubtest read no computed `__all__`.
 __all__ = [
     "Client",
     "Config",
