@@ -1,46 +1,30 @@
-//! The core's one error type, mapped once to the exception classes of `failsoft/_errors.py`.
+//! The core's one error type, mapped once to the exception classes of `failsoft/_errors.py`: the
+//! class of a kind is named `kind.as_str()` (the spelling rule of `failsoft::error`).
 
-use failsoft::{Error, ErrorKind, PrefetchError};
+use failsoft::{Error, PrefetchError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 
-struct Classes {
-    /// The class of each kind, in `ErrorKind::ALL` order: named `kind.as_str()` (the spelling
-    /// rule of `failsoft::error`).
-    by_kind: Vec<Py<PyAny>>,
-    prefetch: Py<PyAny>,
-}
+static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
-
-fn classes(py: Python<'_>) -> PyResult<&Classes> {
-    CLASSES.get_or_try_init(py, || {
-        let m = py.import("failsoft._errors")?;
-        let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(m.getattr(name)?.unbind()) };
-        Ok(Classes {
-            by_kind: ErrorKind::ALL.iter().map(|k| get(k.as_str())).collect::<PyResult<_>>()?,
-            prefetch: get("PrefetchError")?,
-        })
-    })
+/// The exception class `name` of `failsoft._errors`.
+fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let m = MODULE.get_or_try_init(py, || PyResult::Ok(py.import("failsoft._errors")?.unbind()))?;
+    m.bind(py).getattr(name)
 }
 
 /// The exception instance for `e` (not raised), e.g. a value's `.error`.
 pub fn error_object<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>> {
-    let at = ErrorKind::ALL.iter().position(|k| *k == e.kind).unwrap_or_default();
-    let cls = classes(py)?.by_kind[at].bind(py);
     let kwargs = PyDict::new(py);
     kwargs.set_item("key", &e.key)?;
     kwargs.set_item("status", e.status)?;
-    cls.call((&e.message,), Some(&kwargs))
+    class(py, e.kind.as_str())?.call((&e.message,), Some(&kwargs))
 }
 
 /// `e` as a Python exception to raise.
 pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
-    match error_object(py, e) {
-        Ok(obj) => PyErr::from_value(obj),
-        Err(import_failed) => import_failed,
-    }
+    error_object(py, e).map_or_else(|import_failed| import_failed, PyErr::from_value)
 }
 
 /// For `map_err` where no `Python` token is at hand (the caller is attached).
@@ -55,11 +39,10 @@ pub fn prefetch_error(py: Python<'_>, e: &PrefetchError) -> PyErr {
         for (key, err) in &e.failures {
             failures.set_item(key.to_string(), error_object(py, err)?)?;
         }
-        let succeeded = PyList::new(py, e.succeeded.iter().map(|k| k.to_string()))?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("failures", failures)?;
-        kwargs.set_item("succeeded", succeeded)?;
-        let obj = classes(py)?.prefetch.bind(py).call((e.to_string(),), Some(&kwargs))?;
+        kwargs.set_item("succeeded", e.succeeded.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let obj = class(py, "PrefetchError")?.call((e.to_string(),), Some(&kwargs))?;
         Ok(PyErr::from_value(obj))
     };
     build().unwrap_or_else(|failed| failed)

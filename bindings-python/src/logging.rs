@@ -14,14 +14,10 @@ static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 struct Sink;
 
-/// Python `logging` levels.
+/// The Python `logging` level of a record: `log` numbers its levels from `Error` = 1 to `Trace` =
+/// 5, Python from `ERROR` = 40 down to `DEBUG` = 10 (a trace record is a debug one).
 fn py_level(level: log::Level) -> u32 {
-    match level {
-        log::Level::Error => 40,
-        log::Level::Warn => 30,
-        log::Level::Info => 20,
-        log::Level::Debug | log::Level::Trace => 10,
-    }
+    50 - 10 * (level as u32).min(4)
 }
 
 impl log::Log for Sink {
@@ -39,10 +35,8 @@ impl log::Log for Sink {
                 let logger = LOGGER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
                     Ok(py.import("logging")?.call_method1("getLogger", ("failsoft",))?.unbind())
                 })?;
-                let logger = logger.bind(py);
-                if logger.call_method1("isEnabledFor", (level,))?.is_truthy()? {
-                    logger.call_method1("log", (level, "%s", message))?;
-                }
+                // `Logger.log` drops the record itself when the level is not enabled.
+                logger.bind(py).call_method1("log", (level, "%s", message))?;
                 Ok(())
             })();
             if let Err(e) = result {

@@ -115,6 +115,14 @@ def test_get_or_create_reads_typed_values(sim: Simulator) -> None:
         assert c.get_or_create_config(Agent, version="latest").max_tokens == 512
 
 
+def test_one_version_spelled_two_ways_is_one_typed_config(sim: Simulator) -> None:
+    # `1`, "1" and "v1" are one key in core (config_key): one read, so one object.
+    with opik(sim) as c:
+        first = c.get_or_create_config(Agent(), version=1)
+        assert c.get_or_create_config(Agent(), version="v1") is first
+        assert c.get_or_create_config(Agent(), version="1") is first
+
+
 def test_get_or_create_creates_the_first_config(sim: Simulator) -> None:
     class Fresh(failsoft.Config):
         model: str = "gpt-4.1"
@@ -143,6 +151,20 @@ def test_fallback_when_the_backend_is_down(sim: Simulator) -> None:
             return Agent(model="from function")
 
         assert c.get_or_create_config(fallback=make).model == "from function" and calls == [1]
+
+
+class OwnInit(Agent):
+    def __init__(self, model: str) -> None:
+        super().__init__(model=model)
+
+
+def test_a_fallback_with_its_own_init_is_served_and_pickled(sim: Simulator) -> None:
+    sim.fault("*", "refused")
+    with opik(sim) as c:
+        cfg = c.get_or_create_config(fallback=OwnInit("mine"))
+        assert cfg.is_fallback and type(cfg) is OwnInit and cfg.model == "mine"
+        again = pickle.loads(pickle.dumps(cfg))
+        assert again == cfg and again.is_fallback
 
 
 def test_a_field_missing_at_the_backend_is_an_error(sim: Simulator) -> None:

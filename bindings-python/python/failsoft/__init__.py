@@ -11,34 +11,17 @@ from __future__ import annotations
 import atexit as _atexit
 
 from . import _native
-from ._client import Client
-from ._config import Config
-from ._errors import (
-    Error,
-    InvalidArgument,
-    InvalidResponse,
-    NotFound,
-    PrefetchError,
-    Timeout,
-    Unauthorized,
-    Unavailable,
-)
-from ._frozen import FrozenDict, FrozenList, thaw
-from ._llm import (
-    Attempt,
-    ChatCompletion,
-    ChatCompletionChunk,
-    OpenAI,
-    OpenAICompatibleClient,
-    OpenAIObject,
-    ServedBy,
-    Stream,
-)
+from ._client import *
+from ._config import *
+from ._errors import *
+from ._frozen import *
+from ._llm import *
 from ._native import Change, Prompt, Value, chat_variables, compile, compile_chat, variables
-from ._sources import File, Http, Langfuse, Opik, Source
+from ._sources import *
 
 __version__: str = _native.__version__
 
+# A literal list, though each module has its own: mypy and stubtest read no computed `__all__`.
 __all__ = [
     "Client",
     "Config",

@@ -3,7 +3,9 @@ Python types)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+import functools
+import typing
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union
 
 from ._config import Config
 from ._errors import InvalidArgument
@@ -47,31 +49,25 @@ class Client(_NativeClient):
         ``failsoft.InvalidResponse`` naming the field. The same object is returned while the
         config's version is unchanged.
         """
-        memo: List[C] = []
-
-        def resolve() -> C:
-            if not memo:
-                fb: Any = fallback
-                if not isinstance(fb, Config) and callable(fb):
-                    fb = fb()
-                if not isinstance(fb, Config):
-                    raise InvalidArgument(
-                        "fallback must be a failsoft.Config instance or a function returning one, "
-                        f"got {type(fb).__name__}"
-                    )
-                memo.append(fb)  # type: ignore[arg-type]
-            return memo[0]
-
-        value, key = self._read_config(lambda: resolve()._failsoft_json(), env, version, ttl_seconds)
+        resolve = functools.cache(functools.partial(_fallback_config, fallback))
+        value, key = self._read_config(lambda: resolve().to_dict(), env, version, ttl_seconds)
         if value.is_fallback:
             return resolve()._as_fallback()
+        # The typed config of each key is made once per value the native client hands out (the
+        # same object while the version is unchanged), for the same fallback.
         token = type(fallback) if isinstance(fallback, Config) else fallback
-        cache: Dict[Tuple[Optional[str], Union[str, int, None]], Tuple[Value, Any, Any]]
-        cache = self.__dict__.setdefault("_failsoft_configs", {})
-        hit = cache.get((env, version))
-        if hit is not None and hit[0] is value and hit[1] is token:
-            return hit[2]  # type: ignore[no-any-return]
-        cfg = type(resolve())._from_value(value, key=key)
-        cache[(env, version)] = (value, token, cfg)
-        return cfg
+        cache: Dict[str, Tuple[Value, Any, Any]] = self.__dict__.setdefault("_failsoft_configs", {})
+        hit = cache.get(key)
+        if hit is None or hit[0] is not value or hit[1] is not token:
+            hit = cache[key] = (value, token, type(resolve())._from_value(value, key=key))
+        return hit[2]
 
+
+def _fallback_config(fallback: Union[C, Callable[[], C]]) -> C:
+    """The fallback instance, calling a fallback function."""
+    fb: Any = fallback() if callable(fallback) and not isinstance(fallback, Config) else fallback
+    if not isinstance(fb, Config):
+        raise InvalidArgument(
+            f"fallback must be a failsoft.Config instance or a function returning one, got {type(fb).__name__}"
+        )
+    return typing.cast(C, fb)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections.abc
 import types
 import typing
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, ClassVar, Dict, List, Mapping, NoReturn, Sequence, Tuple, TypeVar, Union
 
 from ._errors import Error, InvalidArgument, InvalidResponse
 from ._frozen import FrozenDict, FrozenList
@@ -24,39 +24,34 @@ from ._native import Prompt, Value, _prompt_from_json
 __all__ = ["Config"]
 
 _MISSING: Any = object()
-_RESERVED = frozenset({"is_fallback"})
 _UnionType: Any = getattr(types, "UnionType", None)  # `X | Y` (Python 3.10+)
+# Whether a value fits a scalar annotation: a bool is no number, a whole float is an int.
+_SCALARS: Dict[Any, Callable[[Any], bool]] = {
+    bool: lambda v: isinstance(v, bool),
+    int: lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    str: lambda v: isinstance(v, str),
+}
 
 C = TypeVar("C", bound="Config")
 
 
 class _Mistyped(Exception):
-    def __init__(self, path: str, expected: str, got: Any) -> None:
-        super().__init__(path)
-        self.path = path
-        self.expected = expected
-        self.got = got
+    """A field whose value does not fit its annotation; the message names the field."""
 
-    def describe(self) -> str:
-        got = self.got
-        if got is _MISSING:
-            return f"{self.path}: missing"
-        shown = repr(got)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        return f"{self.path}: expected {self.expected}, got {type(got).__name__} {shown}"
+
+def _mistyped(path: str, expected: Any, got: Any) -> _Mistyped:
+    shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
+    return _Mistyped(f"{path}: expected {_type_name(expected)}, got {type(got).__name__} {shown}")
 
 
 def _type_name(tp: Any) -> str:
+    """How an error names an annotation (a text is already a name)."""
+    if isinstance(tp, str):
+        return tp
     if tp is type(None):
         return "None"
-    if isinstance(tp, type):
-        return tp.__name__
-    return str(tp).replace("typing.", "")
-
-
-def _is_union(tp: Any) -> bool:
-    return typing.get_origin(tp) is Union or (_UnionType is not None and isinstance(tp, _UnionType))
+    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
 
 
 def _coerce(tp: Any, v: Any, path: str, source: str) -> Any:
@@ -65,86 +60,56 @@ def _coerce(tp: Any, v: Any, path: str, source: str) -> Any:
         return _freeze(v)
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if _is_union(tp):
-        if v is None and type(None) in args:
-            return None
+    if origin is Union or (_UnionType is not None and isinstance(tp, _UnionType)):
         for arg in args:
-            if arg is type(None):
-                continue
             try:
                 return _coerce(arg, v, path, source)
             except _Mistyped:
                 pass
-        raise _Mistyped(path, " or ".join(_type_name(a) for a in args), v)
+        raise _mistyped(path, " or ".join(map(_type_name, args)), v)
     if tp is type(None) or tp is None:
         if v is None:
             return None
-        raise _Mistyped(path, "None", v)
+        raise _mistyped(path, "None", v)
     if origin is typing.Literal:
-        for allowed in args:
-            if v == allowed and type(v) is type(allowed):
-                return v
-        raise _Mistyped(path, " or ".join(repr(a) for a in args), v)
-    if tp is bool:
-        if isinstance(v, bool):
+        if any(v == allowed and type(v) is type(allowed) for allowed in args):
             return v
-        raise _Mistyped(path, "bool", v)
-    if tp is int:
-        if isinstance(v, int) and not isinstance(v, bool):
-            return v
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        raise _Mistyped(path, "int", v)
-    if tp is float:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return float(v)
-        raise _Mistyped(path, "float", v)
-    if tp is str:
-        if isinstance(v, str):
-            return v
-        raise _Mistyped(path, "str", v)
+        raise _mistyped(path, " or ".join(map(repr, args)), v)
+    if tp in _SCALARS:
+        if not _SCALARS[tp](v):
+            raise _mistyped(path, tp, v)
+        return tp(v) if tp is float or isinstance(v, float) else v
     if tp in (list, tuple, List, Tuple, Sequence) or origin in (list, tuple, collections.abc.Sequence):
-        if isinstance(v, (list, tuple)):
-            item = args[0] if args and origin is not tuple else Any
-            if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-                if len(args) != len(v):
-                    raise _Mistyped(path, _type_name(tp), v)
-                return FrozenList(_coerce(a, x, f"{path}[{i}]", source) for i, (a, x) in enumerate(zip(args, v)))
-            if origin is tuple and args:
-                item = args[0]
-            return FrozenList(_coerce(item, x, f"{path}[{i}]", source) for i, x in enumerate(v))
-        raise _Mistyped(path, "list", v)
+        if not isinstance(v, (list, tuple)):
+            raise _mistyped(path, "list", v)
+        if origin is tuple and args and args[-1] is not Ellipsis:  # a fixed-length tuple
+            if len(args) != len(v):
+                raise _mistyped(path, tp, v)
+            items = args
+        else:
+            items = (args[0] if args else Any,) * len(v)
+        return FrozenList(_coerce(a, x, f"{path}[{i}]", source) for i, (a, x) in enumerate(zip(items, v)))
     if tp in (dict, Dict, Mapping) or origin in (dict, collections.abc.Mapping):
-        if isinstance(v, Mapping):
-            item = args[1] if len(args) == 2 else Any
-            out = FrozenDict()
-            for k, x in v.items():
-                if not isinstance(k, str):
-                    raise _Mistyped(f"{path}[{k!r}]", "a str key", k)
-                dict.__setitem__(out, k, _coerce(item, x, f"{path}[{k!r}]", source))
-            return out
-        raise _Mistyped(path, "dict", v)
-    if tp is Prompt:
-        if isinstance(v, Prompt):
-            return v
-        if isinstance(v, Mapping):
-            try:
-                return _prompt_from_json(v, source)
-            except Error as e:
-                raise _Mistyped(path, f"a prompt ({e.message})", v) from None
-        if isinstance(v, str):
-            return Prompt(path.split(".")[-1], v)
-        raise _Mistyped(path, "Prompt", v)
-    if isinstance(tp, type) and issubclass(tp, Config):
-        if isinstance(v, tp):
-            return v
-        if isinstance(v, Mapping):
-            return tp._build(v, is_fallback=False, path=path, source=source)
-        raise _Mistyped(path, tp.__name__, v)
+        if not isinstance(v, Mapping):
+            raise _mistyped(path, "dict", v)
+        for k in v:
+            if not isinstance(k, str):
+                raise _mistyped(f"{path}[{k!r}]", "a str key", k)
+        item = args[1] if len(args) == 2 else Any
+        return FrozenDict((k, _coerce(item, x, f"{path}[{k!r}]", source)) for k, x in v.items())
+    if tp is Prompt and isinstance(v, str):
+        return Prompt(path.split(".")[-1], v)
+    if tp is Prompt and isinstance(v, Mapping):
+        try:
+            return _prompt_from_json(v, source)
+        except Error as e:
+            raise _mistyped(path, f"a prompt ({e.message})", v) from None
+    if isinstance(tp, type) and issubclass(tp, Config) and isinstance(v, Mapping):
+        return tp._build(v, path, source)
     if isinstance(tp, type):
         if isinstance(v, tp):
             return v
-        raise _Mistyped(path, tp.__name__, v)
+        raise _mistyped(path, tp, v)
     raise TypeError(f"{path}: failsoft.Config does not support the annotation {tp!r}")
 
 
@@ -152,12 +117,9 @@ def _freeze(v: Any) -> Any:
     if isinstance(v, (FrozenDict, FrozenList)):
         return v
     if isinstance(v, Mapping):
-        out = FrozenDict()
-        for k, x in v.items():
-            dict.__setitem__(out, k, _freeze(x))
-        return out
+        return FrozenDict((k, _freeze(x)) for k, x in v.items())
     if isinstance(v, (list, tuple)):
-        return FrozenList(_freeze(x) for x in v)
+        return FrozenList(map(_freeze, v))
     return v
 
 
@@ -165,7 +127,7 @@ def _to_json(v: Any) -> Any:
     if isinstance(v, Prompt):
         return v.to_json()
     if isinstance(v, Config):
-        return v._failsoft_json()
+        return v.to_dict()
     if isinstance(v, Mapping):
         return {k: _to_json(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -173,13 +135,8 @@ def _to_json(v: Any) -> Any:
     return v
 
 
-class _Field:
-    __slots__ = ("name", "annotation", "default")
-
-    def __init__(self, name: str, annotation: Any, default: Any) -> None:
-        self.name = name
-        self.annotation = annotation
-        self.default = default
+def _immutable(self: object, *args: object) -> NoReturn:
+    raise TypeError(f"{type(self).__name__} is immutable (it may be shared by every read of this config)")
 
 
 class Config:
@@ -202,53 +159,46 @@ class Config:
         # Not runtime annotations: they are no fields (and `failsoft.Config` is re-homed to the
         # `failsoft` module, where these names would not resolve).
         is_fallback: bool
-        _failsoft_fields: ClassVar[Optional[Dict[str, _Field]]]
+        _failsoft_fields: ClassVar[Dict[str, Tuple[Any, Any]]]
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)
-        fields = cls._fields()
-        unknown = [k for k in values if k not in fields]
+        unknown = [k for k in values if k not in cls._fields()]
         if unknown:
             raise InvalidArgument(f"{cls.__name__} has no field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
-        for name, field in fields.items():
-            v = values.get(name, field.default)
-            if v is _MISSING:
-                raise InvalidArgument(f"{cls.__name__}.{name}: missing (the field has no default)")
-            try:
-                object.__setattr__(self, name, _coerce(field.annotation, v, f"{cls.__name__}.{name}", "fallback"))
-            except _Mistyped as e:
-                raise InvalidArgument(e.describe()) from None
-        object.__setattr__(self, "is_fallback", False)
+        try:
+            self._fill(values, cls.__name__, "fallback")
+        except _Mistyped as e:
+            raise InvalidArgument(str(e)) from None
 
     @classmethod
-    def _fields(cls) -> Dict[str, _Field]:
-        cached: Optional[Dict[str, _Field]] = cls.__dict__.get("_failsoft_fields") if cls is not Config else {}
-        if cached is not None:
-            return cached
-        # Each class's annotations are evaluated in its own module (string annotations included).
-        hints = typing.get_type_hints(cls)
-        fields: Dict[str, _Field] = {}
-        for name, annotation in hints.items():
-            if name.startswith("_") or name in _RESERVED or typing.get_origin(annotation) is ClassVar:
-                continue
-            fields[name] = _Field(name, annotation, getattr(cls, name, _MISSING))
-        type.__setattr__(cls, "_failsoft_fields", fields)
-        return fields
+    def _fields(cls) -> Dict[str, Tuple[Any, Any]]:
+        """Each field's annotation and default (``_MISSING`` when it has none), found once per class."""
+        if "_failsoft_fields" not in cls.__dict__:
+            # Each class's annotations are evaluated in its own module (string annotations included).
+            fields = {
+                name: (tp, getattr(cls, name, _MISSING))
+                for name, tp in typing.get_type_hints(cls).items()
+                if not name.startswith("_") and name != "is_fallback" and typing.get_origin(tp) is not ClassVar
+            }
+            type.__setattr__(cls, "_failsoft_fields", fields)
+        return cls._failsoft_fields
 
-    @classmethod
-    def _build(cls: type[C], data: Mapping[str, Any], *, is_fallback: bool, path: str, source: str) -> C:
-        """An instance from backend data (fields already checked present by the core)."""
-        self = cls.__new__(cls)
-        for name, field in cls._fields().items():
+    def _fill(self, data: Mapping[str, Any], path: str, source: str, is_fallback: bool = False) -> None:
+        """Sets every field from ``data`` (else its default), as its annotation asks."""
+        for name, (annotation, default) in type(self)._fields().items():
             where = f"{path}.{name}" if path else name
-            if name not in data:
-                if field.default is _MISSING:
-                    raise _Mistyped(where, _type_name(field.annotation), _MISSING)
-                v = field.default
-            else:
-                v = data[name]
-            object.__setattr__(self, name, _coerce(field.annotation, v, where, source))
+            v = data.get(name, default)
+            if v is _MISSING:
+                raise _Mistyped(f"{where}: missing (the field has no default)")
+            object.__setattr__(self, name, _coerce(annotation, v, where, source))
         object.__setattr__(self, "is_fallback", is_fallback)
+
+    @classmethod
+    def _build(cls: type[C], data: Mapping[str, Any], path: str, source: str, is_fallback: bool = False) -> C:
+        """An instance from data, without calling ``__init__`` (a subclass may have its own)."""
+        self = cls.__new__(cls)
+        self._fill(data, path, source, is_fallback)
         return self
 
     @classmethod
@@ -256,49 +206,35 @@ class Config:
         """The typed config of a value read from the backend (an object with every declared
         field of the fallback's JSON type: the core checked it)."""
         try:
-            return cls._build(value.value, is_fallback=False, path="", source=value.source)
+            return cls._build(value.value, "", value.source)
         except _Mistyped as e:
-            raise InvalidResponse(f"config field {e.describe()}", key=key) from None
+            raise InvalidResponse(f"config field {e}", key=key) from None
+
+    def _values(self) -> Dict[str, Any]:
+        return {name: getattr(self, name) for name in type(self)._fields()}
 
     def _as_fallback(self: C) -> C:
         """A copy of this fallback, marked ``is_fallback``."""
-        copy = type(self).__new__(type(self))
-        for name in type(self)._fields():
-            object.__setattr__(copy, name, getattr(self, name))
-        object.__setattr__(copy, "is_fallback", True)
-        return copy
-
-    def _failsoft_json(self) -> Dict[str, Any]:
-        """The fields as JSON: the declaration the core checks, and the seed of a new config."""
-        return {name: _to_json(getattr(self, name)) for name in type(self)._fields()}
+        return type(self)._build(self._values(), "", "fallback", is_fallback=True)
 
     def to_dict(self) -> Dict[str, Any]:
-        """The fields as a plain dict (prompts and nested configs as JSON)."""
-        return self._failsoft_json()
+        """The fields as a plain dict (prompts and nested configs as JSON): the declaration the
+        core checks, and the seed of a new config."""
+        return {name: _to_json(v) for name, v in self._values().items()}
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise TypeError(f"{type(self).__name__} is immutable (it may be shared by every read of this config)")
-
-    def __delattr__(self, name: str) -> None:
-        raise TypeError(f"{type(self).__name__} is immutable (it may be shared by every read of this config)")
+    __setattr__ = __delattr__ = _immutable
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
+        if not isinstance(other, Config) or type(other) is not type(self):
             return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in type(self)._fields())
+        return self._values() == other._values()
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in type(self)._fields())
-        sep = ", " if fields else ""
-        return f"{type(self).__name__}({fields}{sep}is_fallback={self.is_fallback!r})"
+        fields = "".join(f"{n}={v!r}, " for n, v in self._values().items())
+        return f"{type(self).__name__}({fields}is_fallback={self.is_fallback!r})"
 
     def __reduce__(self) -> Any:
-        return (_rebuild_config, (type(self), {n: getattr(self, n) for n in type(self)._fields()}, self.is_fallback))
-
-
-def _rebuild_config(cls: type[C], values: Dict[str, Any], is_fallback: bool) -> C:
-    cfg = cls(**values)
-    object.__setattr__(cfg, "is_fallback", is_fallback)
-    return cfg
+        # Rebuilt through `_build`, like the fallback copy: a subclass may have its own `__init__`.
+        return (type(self)._build, (self._values(), type(self).__name__, "fallback", self.is_fallback))

@@ -53,13 +53,6 @@ class Error(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, key={self.key!r}, status={self.status!r})"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (_rebuild, (type(self), self.message, self.key, self.status), self.__dict__)
-
-
-def _rebuild(cls: type, message: str, key: str, status: Optional[int]) -> Error:
-    return cls(message, key=key, status=status)  # type: ignore[no-any-return]
-
 
 class NotFound(Error):
     """The key does not exist at the source (HTTP 404; a missing prompt, label, env or version)."""

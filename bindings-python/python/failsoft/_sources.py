@@ -19,12 +19,9 @@ class _Source:
     _kind: ClassVar[str]
 
     def _spec(self) -> Dict[str, Any]:
-        out: Dict[str, Any] = {"kind": self._kind}
-        for f in fields(self):  # type: ignore[arg-type]
-            v = getattr(self, f.name)
-            if v is not None:
-                out[f.name] = dict(v) if isinstance(v, Mapping) else os.fspath(v) if f.name == "path" else v
-        return out
+        # The native side converts any mapping (`headers`); a path is made text here.
+        options = {k: os.fspath(v) if k == "path" else v for k, v in vars(self).items() if v is not None}
+        return {"kind": self._kind, **options}
 
     def __repr__(self) -> str:
         values = ((f.name, getattr(self, f.name)) for f in fields(self) if f.repr)  # type: ignore[arg-type]
