@@ -1,7 +1,7 @@
 //! `NativeClient`: a core `Client` plus the per-key slots that let warm reads return a number.
 
 use crate::convert::{
-    js_error, opt_seconds, source_code, ErrorInfo, COLD, FAILED, GEN_MASK, GEN_SHIFT, HAS_ERROR, SNAPSHOT,
+    js_error, opt_seconds, source_code, ErrorInfo, COLD, FAILED, FALLBACK, GEN_MASK, GEN_SHIFT, SNAPSHOT,
 };
 use crate::fast::BROKEN;
 use crate::waiters;
@@ -10,7 +10,7 @@ use failsoft::prompt::{prompt_key, Prompt};
 use failsoft::{
     Change, Client, ClientSpec, Error, Fallback, Key, Payload, PrefetchError, ReadOptions, Value, ValueSource,
 };
-use napi::bindgen_prelude::{Function, Object};
+use napi::bindgen_prelude::{Function, Object, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
 use napi_derive::napi;
@@ -32,42 +32,54 @@ enum Kind {
     Config { fields: Map<String, Json> },
 }
 
-/// What reads on the JS thread remember about one key: the payload the JS side has converted
-/// (by generation) and the error of the last read, both read back right after the read.
+/// What reads on the JS thread remember about one key: the last read with a payload, its data
+/// converted for the kind, and the last read's code and error, read back right after the read.
 struct Slot {
     key: Key,
     kind: Kind,
-    /// The payload last read, kept alive so pointer comparisons stay meaningful.
-    raw: Option<Arc<Payload>>,
-    /// `raw` converted for `kind`.
+    /// The last read that served a payload (not a fallback), for `Value::same_read`.
+    last: Option<Value>,
+    /// `last`'s data converted for `kind`, made once per fetched data (`Value::same_payload`).
     data: Option<Result<Arc<Json>, Arc<Error>>>,
+    /// Bumped with `data`: the JS side converts the data to JS once per generation.
+    data_gen: u32,
+    /// Bumped when a read is not the same read as `last`, so an unchanged code is an unchanged
+    /// read (the JS side hands out the same object). Never 0: a code with a payload is never a
+    /// bare source.
     gen: u32,
+    code: u32,
     error: Option<Arc<Error>>,
 }
 
 #[derive(Default)]
 struct Slots {
     list: Vec<Slot>,
-    /// Plain and prompt slots by key (config slots also depend on their fields: never shared).
-    index: HashMap<(Key, bool), u32>,
+    /// Slots by key and kind (a config's: its fields as JSON text), so one key read one way has
+    /// one slot.
+    index: HashMap<(Key, String), u32>,
 }
 
 impl Slots {
     fn id_for(&mut self, key: Key, kind: Kind) -> u32 {
-        let index_key = match kind {
-            Kind::Plain => Some((key.clone(), false)),
-            Kind::Prompt => Some((key.clone(), true)),
-            Kind::Config { .. } => None,
+        let index_key = match &kind {
+            Kind::Plain => (key.clone(), String::new()),
+            Kind::Prompt => (key.clone(), "prompt".into()),
+            Kind::Config { fields } => (key.clone(), Json::Object(fields.clone()).to_string()),
         };
-        if let Some(id) = index_key.as_ref().and_then(|k| self.index.get(k)) {
-            return *id;
-        }
-        let id = self.list.len() as u32;
-        self.list.push(Slot { key, kind, raw: None, data: None, gen: 0, error: None });
-        if let Some(k) = index_key {
-            self.index.insert(k, id);
-        }
-        id
+        let list = &mut self.list;
+        *self.index.entry(index_key).or_insert_with(|| {
+            list.push(Slot {
+                key,
+                kind,
+                last: None,
+                data: None,
+                data_gen: 0,
+                gen: 0,
+                code: COLD,
+                error: None,
+            });
+            list.len() as u32 - 1
+        })
     }
 
     fn get(&mut self, id: u32) -> Result<&mut Slot> {
@@ -82,18 +94,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Slot {
-    fn is_config(&self) -> bool {
-        matches!(self.kind, Kind::Config { .. })
-    }
-
-    /// Whether `p` is the payload this slot converted last (a config's: the same checked data,
-    /// which the core makes once per version).
-    fn same_payload(&self, p: &Arc<Payload>) -> bool {
-        self.raw
-            .as_ref()
-            .is_some_and(|l| l.same_fetch(p) || (self.is_config() && Arc::ptr_eq(&l.data, &p.data)))
-    }
-
     fn convert(&self, p: &Arc<Payload>) -> Result<Arc<Json>, Arc<Error>> {
         match self.kind {
             Kind::Plain | Kind::Config { .. } => Ok(p.data.clone()),
@@ -103,8 +103,15 @@ impl Slot {
         }
     }
 
-    /// Records a read's answer; returns its code (source, error flag, payload generation).
+    /// Records a read's answer; returns its code (source, and the read's generation when it
+    /// served a payload).
     fn apply(&mut self, result: std::result::Result<Value, Error>) -> u32 {
+        self.code = self.record(result);
+        self.code
+    }
+
+    /// The code of a read's answer; keeps what the JS side reads back (`slotRead`).
+    fn record(&mut self, result: std::result::Result<Value, Error>) -> u32 {
         let v = match result {
             Ok(v) => v,
             Err(e) => {
@@ -112,35 +119,40 @@ impl Slot {
                 return FAILED;
             }
         };
-        self.error = v.error;
-        let mut code = source_code(v.source);
-        if v.source != ValueSource::Fallback {
-            if !self.same_payload(&v.payload) {
+        self.error = v.error.clone();
+        if v.source == ValueSource::Fallback {
+            return FALLBACK;
+        }
+        let code = source_code(v.source);
+        if !self.last.as_ref().is_some_and(|l| l.same_read(&v)) {
+            if !self.last.as_ref().is_some_and(|l| l.same_payload(&v)) {
                 self.data = Some(self.convert(&v.payload));
-                self.raw = Some(v.payload);
-                self.gen = self.gen.wrapping_add(1) & GEN_MASK;
+                self.data_gen = self.data_gen.wrapping_add(1);
             }
-            if let Some(Err(e)) = &self.data {
-                self.error = Some(e.clone());
-                return FAILED;
-            }
-            code |= self.gen << GEN_SHIFT;
+            self.gen = self.gen % GEN_MASK + 1;
+            self.last = Some(v);
         }
-        if self.error.is_some() {
-            code |= HAS_ERROR;
+        if let Some(Err(e)) = &self.data {
+            self.error = Some(e.clone());
+            return FAILED;
         }
-        code
+        code | self.gen << GEN_SHIFT
     }
 
-    fn payload_info(&self) -> Option<PayloadInfo> {
-        match (&self.raw, &self.data) {
-            (Some(p), Some(Ok(data))) => Some(PayloadInfo {
-                gen: self.gen,
-                data: Json::clone(data),
-                version: p.version,
-                age: p.age().as_secs_f64(),
-            }),
+    /// The last read for JS; with its data unless the JS side holds generation `known`.
+    fn read_info(&self, known: Option<u32>) -> SlotRead {
+        let payload = self.last.as_ref().filter(|_| self.code & 7 <= SNAPSHOT).map(|v| &v.payload);
+        let data = match &self.data {
+            Some(Ok(data)) if payload.is_some() && known != Some(self.data_gen) => Some(Json::clone(data)),
             _ => None,
+        };
+        SlotRead {
+            code: self.code,
+            data_gen: self.data_gen,
+            data,
+            version: payload.and_then(|p| p.version),
+            age: payload.map_or(0.0, |p| p.age().as_secs_f64()),
+            error: self.error.as_deref().map(ErrorInfo::from),
         }
     }
 }
@@ -196,10 +208,7 @@ impl Shared {
         let Ok(s) = slots.get(slot) else { return BROKEN };
         let ttl = match opt_seconds("ttl_seconds", ttl_seconds) {
             Ok(t) => t,
-            Err(e) => {
-                s.error = Some(Arc::new(Error::invalid_argument(e.reason).with_key(&s.key)));
-                return FAILED;
-            }
+            Err(e) => return s.apply(Err(Error::invalid_argument(e.reason).with_key(&s.key))),
         };
         if flags & READ_WARM_ONLY == 0 {
             let r = self.client.get_nowait(&s.key, read_options(flags & READ_FALLBACK != 0, ttl));
@@ -228,21 +237,16 @@ fn read_options(has_fallback: bool, ttl: Option<Duration>) -> ReadOptions<'stati
     }
 }
 
-/// A payload the JS side converts once per generation.
+/// A slot's last read as the JS side turns it into a result.
 #[napi(object)]
-pub struct PayloadInfo {
-    pub gen: u32,
-    pub data: serde_json::Value,
+pub struct SlotRead {
+    pub code: u32,
+    /// The generation of the slot's data; `data` is left out when the caller holds it already.
+    pub data_gen: u32,
+    pub data: Option<serde_json::Value>,
     pub version: Option<i64>,
     /// Seconds since the data was fetched, when this was built.
     pub age: f64,
-}
-
-/// The answer of an awaited cold read, complete (the slot may move on before JS looks at it).
-#[napi(object)]
-pub struct ReadOutcome {
-    pub code: u32,
-    pub payload: Option<PayloadInfo>,
     pub error: Option<ErrorInfo>,
 }
 
@@ -297,8 +301,7 @@ impl NativeClient {
         Ok(lock(&self.slots).id_for(key, Kind::Prompt))
     }
 
-    /// A slot for a config declared by `fields` (`config_key` of the source's project). Each call
-    /// makes a new slot: the JS side keeps one per key and fallback.
+    /// The slot of a config declared by `fields` (`config_key` of the source's project).
     #[napi]
     pub fn config_slot(
         &self,
@@ -315,14 +318,14 @@ impl NativeClient {
     /// (only what the cache holds, else `COLD`: an awaited read then waits with `readWait`).
     /// NaN: the client's TTL.
     #[napi(ts_return_type = "(slot: number, flags: number, ttlSeconds: number) => number")]
-    pub fn reader(&self, env: &Env) -> Result<crate::fast::RawFunction> {
+    pub fn reader<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         let shared = Shared { client: self.client.clone(), slots: self.slots.clone() };
         crate::fast::reader(env, move |slot, flags, ttl| shared.read(slot, flags, ttl)).map_err(str_err)
     }
 
     /// A read that may wait (`Client::get_with`, or `config::get_or_create_config` for a config
     /// slot), on a thread of its own; the Promise settles on the JS thread with the whole answer.
-    #[napi(ts_return_type = "Promise<ReadOutcome>")]
+    #[napi(ts_return_type = "Promise<SlotRead>")]
     pub fn read_wait<'env>(
         &self,
         env: &'env Env,
@@ -342,7 +345,7 @@ impl NativeClient {
             (s.key.clone(), fields)
         };
         let (deferred, promise) = env
-            .create_deferred::<ReadOutcome, Box<dyn FnOnce(Env) -> napi::Result<ReadOutcome> + Send>>()
+            .create_deferred::<SlotRead, Box<dyn FnOnce(Env) -> napi::Result<SlotRead> + Send>>()
             .map_err(str_err)?;
         let client = self.client.clone();
         let slots = self.slots.clone();
@@ -357,28 +360,17 @@ impl NativeClient {
             deferred.resolve(Box::new(move |_env| {
                 let mut slots = lock(&slots);
                 let s = slots.get(slot).map_err(|e| napi::Error::from_reason(e.reason))?;
-                let code = s.apply(result);
-                let with_payload = code & 7 <= SNAPSHOT;
-                Ok(ReadOutcome {
-                    code,
-                    payload: if with_payload { s.payload_info() } else { None },
-                    error: s.error.as_deref().map(ErrorInfo::from),
-                })
+                s.apply(result);
+                Ok(s.read_info(None))
             }));
         });
         Ok(promise)
     }
 
-    /// The payload of the slot's last read (converted by the JS side once per generation).
+    /// The slot's last read, with its data unless the caller holds generation `data_gen`.
     #[napi]
-    pub fn slot_payload(&self, slot: u32) -> Result<Option<PayloadInfo>> {
-        Ok(lock(&self.slots).get(slot)?.payload_info())
-    }
-
-    /// The error of the slot's last read.
-    #[napi]
-    pub fn slot_error(&self, slot: u32) -> Result<Option<ErrorInfo>> {
-        Ok(lock(&self.slots).get(slot)?.error.as_deref().map(ErrorInfo::from))
+    pub fn slot_read(&self, slot: u32, data_gen: Option<u32>) -> Result<SlotRead> {
+        Ok(lock(&self.slots).get(slot)?.read_info(data_gen))
     }
 
     /// Fetches `keys` in parallel on a thread of their own, each bounded by the deadline
@@ -463,20 +455,17 @@ impl NativeClient {
     }
 
     /// Forces a refresh of `key` (fleet-wide in fleet mode) on a thread of its own: the Redis
-    /// call never blocks the event loop. Resolves to `null`, or to the failure's
-    /// `[code, message]`, which the JS side throws as the matching error.
-    #[napi(ts_return_type = "Promise<[string, string] | null>")]
+    /// call never blocks the event loop. Resolves to `null`, or to the failure, which the JS
+    /// side throws as the matching error.
+    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
     pub fn invalidate<'env>(&self, env: &'env Env, key: String) -> Result<Object<'env>> {
-        type Answer = Option<Vec<String>>;
+        type Answer = Option<ErrorInfo>;
         let (deferred, promise) = env
             .create_deferred::<Answer, Box<dyn FnOnce(Env) -> napi::Result<Answer> + Send>>()
             .map_err(str_err)?;
         let client = self.client.clone();
         waiters::run(move || {
-            let failed = client
-                .invalidate(&Key::parse(&key))
-                .err()
-                .map(|e| vec![e.kind.code().to_string(), e.message]);
+            let failed = client.invalidate(&Key::parse(&key)).err().map(|e| ErrorInfo::from(&e));
             deferred.resolve(Box::new(move |_| Ok(failed)));
         });
         Ok(promise)

@@ -43,15 +43,13 @@ pub(crate) const FRESH: u32 = 0;
 pub(crate) const STALE: u32 = 1;
 pub(crate) const SNAPSHOT: u32 = 2;
 pub(crate) const FALLBACK: u32 = 3;
-/// The read failed: the error is in the slot (`slotError`).
+/// The read failed: the error is in the slot (`slotRead`).
 pub(crate) const FAILED: u32 = 4;
 /// The key is not warm: call `readWait`.
 pub(crate) const COLD: u32 = 5;
-/// The value carries an error (`slotError`).
-pub(crate) const HAS_ERROR: u32 = 8;
-/// The payload generation starts at this bit.
-pub(crate) const GEN_SHIFT: u32 = 4;
-pub(crate) const GEN_MASK: u32 = (1 << 27) - 1;
+/// The read's generation starts at this bit.
+pub(crate) const GEN_SHIFT: u32 = 3;
+pub(crate) const GEN_MASK: u32 = (1 << 28) - 1;
 
 pub(crate) fn source_code(s: ValueSource) -> u32 {
     match s {

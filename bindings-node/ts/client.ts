@@ -3,8 +3,9 @@
  *
  * How a read runs: the client keeps one native *slot* per key (and per prompt or config). A
  * read first asks the core without waiting; when the key is warm the answer is a number (where
- * the value came from, whether it carries an error, the payload's generation) and the JS objects
- * for that generation are reused, so a warm read never crosses threads and creates nothing new.
+ * the value came from and the read's generation, which changes only when the core's read is not
+ * the same read) and the result for that code is reused, so a warm read never crosses threads
+ * and creates nothing new.
  * A cold awaited read waits for the core on a Rust thread of its own and settles its Promise on
  * the JS thread. Fallbacks are produced here, on the JS thread, and only when the core serves
  * one (a fallback function is called only then).
@@ -19,8 +20,8 @@ import {
   InvalidArgumentError,
   PrefetchError,
 } from './errors';
-import { BROKEN, COLD, FAILED, FALLBACK, GEN_SHIFT, HAS_ERROR, native, READ_FALLBACK, READ_WARM_ONLY } from './native';
-import type { PayloadInfo, ReadOutcome } from './native';
+import { BROKEN, COLD, FAILED, FALLBACK, native, READ_FALLBACK, READ_WARM_ONLY } from './native';
+import type { SlotRead } from './native';
 import { Prompt } from './prompt';
 import type { ChatPrompt, PromptBase, TextPrompt } from './prompt';
 import { toSpec } from './sources';
@@ -161,7 +162,6 @@ export interface Change {
 
 const SOURCES: readonly ValueSource[] = ['fresh', 'stale', 'snapshot', 'fallback'];
 const NONE = Symbol('none');
-const CLIENT_OPTIONS_NESTED: ReadonlySet<string> = new Set(['source', 'fleet']);
 
 /** The options of a read that carry its fallback. */
 interface FallbackOptions {
@@ -178,15 +178,14 @@ interface Kind<D, R> {
   fallback(s: Slot<D, R>, options: FallbackOptions, error: FailsoftError | null): R;
 }
 
-/** What the JS side keeps per native slot: the conversion of the slot's current generation. */
+/** What the JS side keeps per native slot: its data converted, and the result of its last read. */
 class Slot<D = unknown, R = unknown> {
-  gen = -1;
+  dataGen: number | undefined = undefined;
   data: D | undefined = undefined;
-  version: number | null = null;
-  fetchedAt = NaN;
-  cached: R | undefined = undefined;
-  cachedCode = -1;
-  /** `cached` as a settled Promise, for awaited reads. */
+  /** The result of the read with this code (never a fallback's or a failure's). */
+  code = -1;
+  result: R | undefined = undefined;
+  /** `result` as a settled Promise, for awaited reads. */
   resolved: Promise<R> | undefined = undefined;
   /** The last fallback value given for a prompt and its prompt JSON (checked by the core). */
   fallbackOf: unknown = NONE;
@@ -239,9 +238,8 @@ function checkPromptFallback(s: Slot<PromptBase, Prompt>, options: PromptOptions
   return true;
 }
 
-function ttlArg(seconds: number | undefined): number {
-  return seconds === undefined || seconds === null ? NaN : seconds;
-}
+/** Seconds for the addon: NaN when not given. */
+const ttlArg = (seconds: number | undefined): number => seconds ?? NaN;
 
 function produce<T>(fallback: Fallback<T>): T {
   return typeof fallback === 'function' ? (fallback as () => T)() : fallback;
@@ -279,14 +277,14 @@ export class Client {
   #read: (slot: number, flags: number, ttlSeconds: number) => number;
   #values = new Map<string, Slot<unknown, Value>>();
   #prompts = new Map<string, Slot<PromptBase, Prompt>>();
-  #configs = new Map<string, Slot>();
+  #configs = new Map<number, Slot>();
   #configsByFallback = new WeakMap<object, Map<string, Slot>>();
 
   constructor(options: ClientOptions) {
     if (options === null || typeof options !== 'object') {
       throw new InvalidArgumentError('the client options must be an object with a `source`');
     }
-    const spec = toSpec(options, CLIENT_OPTIONS_NESTED);
+    const spec = toSpec(options);
     this.#native = call('', () => new native.NativeClient(spec));
     this.#read = this.#native.reader();
   }
@@ -315,7 +313,7 @@ export class Client {
     const s = this.#valueSlot(key);
     const hasFallback = options !== undefined && options.fallback !== undefined;
     const code = this.#read(s.id, hasFallback ? READ_FALLBACK : 0, ttlArg(options?.ttlSeconds));
-    return this.#answer(s, code, undefined, options ?? NO_OPTIONS) as Value<T>;
+    return this.#answer(s, code, options ?? NO_OPTIONS) as Value<T>;
   }
 
   /**
@@ -346,7 +344,7 @@ export class Client {
     const s = this.#promptSlot(name, options);
     const flags = checkPromptFallback(s, options) ? READ_FALLBACK : 0;
     const code = this.#read(s.id, flags, ttlArg(options?.cacheTtlSeconds));
-    return this.#answer(s, code, undefined, options ?? NO_OPTIONS);
+    return this.#answer(s, code, options ?? NO_OPTIONS);
   }
 
   /**
@@ -419,8 +417,8 @@ export class Client {
    * fresh and every process is told; one of them fetches), else in this process.
    */
   async invalidate(key: string): Promise<void> {
-    const failed = (await this.#native.invalidate(key)) as [string, string] | null;
-    if (failed) throw errorFromInfo({ code: failed[0] as never, key, message: failed[1] });
+    const failed = await this.#native.invalidate(key);
+    if (failed) throw errorFromInfo({ ...failed, key });
   }
 
   /**
@@ -491,16 +489,13 @@ export class Client {
     let byKey = this.#configsByFallback.get(fallback);
     let s = byKey?.get(id);
     if (s !== undefined) return s;
-    // A new fallback object with the same fields (an object literal per call) shares the slot.
-    const text = `${id}\0${JSON.stringify(fallback)}`;
-    s = this.#configs.get(text);
-    if (s === undefined) {
-      const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
-      // Errors name the key as the core writes it (the slot's own key is for bug reports only).
-      const slot = call('', () => this.#native.configSlot(env, v, fields));
-      s = new Slot(slot, 'config', configKind()) as Slot;
-      this.#configs.set(text, s);
-    }
+    // A new fallback object with the same fields (an object literal per call) gets the same
+    // native slot (the addon keeps one per key and fields), and so the same JS one.
+    const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
+    // Errors name the key as the core writes it (the slot's own key is for bug reports only).
+    const slot = call('', () => this.#native.configSlot(env, v, fields));
+    s = this.#configs.get(slot) ?? new Slot(slot, 'config', configKind());
+    this.#configs.set(slot, s);
     if (byKey === undefined) {
       byKey = new Map();
       this.#configsByFallback.set(fallback, byKey);
@@ -515,49 +510,31 @@ export class Client {
    */
   #awaited<D, R>(s: Slot<D, R>, flags: number, ttl: number, create: boolean, options: FallbackOptions): Promise<R> {
     const code = this.#read(s.id, flags | READ_WARM_ONLY, ttl);
-    if (code === s.cachedCode) return (s.resolved ??= Promise.resolve(s.cached as R));
-    if (code !== COLD) return Promise.resolve(this.#answer(s, code, undefined, options));
+    if (code === s.code) return (s.resolved ??= Promise.resolve(s.result as R));
+    if (code !== COLD) return Promise.resolve(this.#answer(s, code, options));
     return this.#native
       .readWait(s.id, (flags & READ_FALLBACK) !== 0, ttl, create)
-      .then((out) => this.#answer(s, out.code, out, options));
+      .then((read) => this.#answer(s, read.code, options, read));
   }
 
   /**
-   * The result of a read: `code` from the native read, `out` the whole answer of an awaited cold
-   * read (the slot may have moved on by the time it settles, so it is used as it is).
+   * The result of a read: `code` from the native read; `read` the whole answer of an awaited
+   * cold read, else the slot's last read is asked for when the code is not the last result's.
    */
-  #answer<D, R>(s: Slot<D, R>, code: number, out: ReadOutcome | undefined, options: FallbackOptions): R {
-    const src = code & 7;
-    if (src === BROKEN) throw new Error(`failsoft: the native read of ${s.key} failed (a bug: please report it)`);
-    if (src === FAILED) throw errorFromInfo(out ? out.error! : this.#native.slotError(s.id)!);
-    const error = code & HAS_ERROR ? errorFromInfo(out ? out.error! : this.#native.slotError(s.id)!) : null;
-    if (src === FALLBACK) return s.kind.fallback(s, options, error);
-    const gen = code >>> GEN_SHIFT;
-    if (gen !== s.gen) {
-      // A cold read's answer comes with its payload; a sync read may have moved the slot to a
-      // newer generation meanwhile, and an older one never replaces it.
-      if (out !== undefined && s.gen !== -1 && gen < s.gen) {
-        const p = out.payload as PayloadInfo;
-        const version = p.version ?? null;
-        return s.kind.make(s.kind.convert(p.data, version), SOURCES[src], version, now() - p.age, error);
-      }
-      const p = out !== undefined ? (out.payload as PayloadInfo) : (this.#native.slotPayload(s.id) as PayloadInfo);
-      const version = p.version ?? null;
-      s.data = s.kind.convert(p.data, version);
-      s.version = version;
-      s.fetchedAt = now() - p.age;
-      s.gen = gen;
-      s.cached = undefined;
-      s.cachedCode = -1;
-      s.resolved = undefined;
+  #answer<D, R>(s: Slot<D, R>, code: number, options: FallbackOptions, read?: SlotRead): R {
+    if (code === s.code) return s.result as R;
+    if (code === BROKEN) throw new Error(`failsoft: the native read of ${s.key} failed (a bug: please report it)`);
+    const r = read ?? this.#native.slotRead(s.id, s.dataGen);
+    const error = r.error ? errorFromInfo(r.error) : null;
+    if (code === FAILED) throw error;
+    if (code === FALLBACK) return s.kind.fallback(s, options, error);
+    if (r.dataGen !== s.dataGen) {
+      s.data = s.kind.convert(r.data, r.version ?? null);
+      s.dataGen = r.dataGen;
     }
-    if (error === null && code === s.cachedCode) return s.cached as R;
-    const r = s.kind.make(s.data as D, SOURCES[src], s.version, s.fetchedAt, error);
-    if (error === null) {
-      s.cached = r;
-      s.cachedCode = code;
-      s.resolved = undefined;
-    }
-    return r;
+    s.code = code;
+    s.resolved = undefined;
+    const version = r.version ?? null;
+    return (s.result = s.kind.make(s.data as D, SOURCES[code & 7], version, now() - r.age, error));
   }
 }
