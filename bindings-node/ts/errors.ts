@@ -130,10 +130,7 @@ export function toFailsoftError(e: unknown, key = ''): unknown {
   const code = (e as { code?: unknown }).code;
   const cls = typeof code === 'string' ? CLASSES[code as ErrorCode] : undefined;
   if (cls) return new cls(e.message, { key });
-  if (code === 'InvalidArg' || code === 'ObjectExpected' || code === 'StringExpected' || code === 'NumberExpected') {
-    return new InvalidArgumentError(e.message, { key });
-  }
-  return e;
+  return code === 'InvalidArg' || /Expected$/.test(String(code)) ? new InvalidArgumentError(e.message, { key }) : e;
 }
 
 /** @internal Runs a native call, rethrowing its errors as `FailsoftError`s about `key`. */
