@@ -1,7 +1,7 @@
 //! `NativeClient`: a core `Client` plus the per-key slots that let warm reads return a number.
 
 use crate::convert::{
-    js_error, opt_seconds, source_code, ErrorInfo, COLD, FAILED, FALLBACK, GEN_MASK, GEN_SHIFT, SNAPSHOT,
+    js_error, opt_seconds, ErrorInfo, COLD, FAILED, FALLBACK, GEN_MASK, GEN_SHIFT, SNAPSHOT,
 };
 use crate::fast::BROKEN;
 use crate::waiters;
@@ -123,7 +123,7 @@ impl Slot {
         if v.source == ValueSource::Fallback {
             return FALLBACK;
         }
-        let code = source_code(v.source);
+        let code = v.source as u32;
         if !self.last.as_ref().is_some_and(|l| l.same_read(&v)) {
             if !self.last.as_ref().is_some_and(|l| l.same_payload(&v)) {
                 self.data = Some(self.convert(&v.payload));
@@ -344,27 +344,21 @@ impl NativeClient {
             };
             (s.key.clone(), fields)
         };
-        let (deferred, promise) = env
-            .create_deferred::<SlotRead, Box<dyn FnOnce(Env) -> napi::Result<SlotRead> + Send>>()
-            .map_err(str_err)?;
-        let client = self.client.clone();
-        let slots = self.slots.clone();
-        waiters::run(move || {
-            let result = match &fields {
-                Some(fields) => {
-                    let opts = ConfigOptions { ttl, cold_deadline: None, create };
-                    get_or_create_config(&client, &key, fields, opts)
-                }
-                None => client.get_with(&key, read_options(has_fallback, ttl)),
-            };
-            deferred.resolve(Box::new(move |_env| {
-                let mut slots = lock(&slots);
-                let s = slots.get(slot).map_err(|e| napi::Error::from_reason(e.reason))?;
-                s.apply(result);
-                Ok(s.read_info(None))
-            }));
-        });
-        Ok(promise)
+        let (client, slots) = (self.client.clone(), self.slots.clone());
+        let read = move || match &fields {
+            Some(fields) => {
+                let opts = ConfigOptions { ttl, cold_deadline: None, create };
+                get_or_create_config(&client, &key, fields, opts)
+            }
+            None => client.get_with(&key, read_options(has_fallback, ttl)),
+        };
+        let settle = move |result| {
+            let mut slots = lock(&slots);
+            let s = slots.get(slot).map_err(|e| napi::Error::from_reason(e.reason))?;
+            s.apply(result);
+            Ok(s.read_info(None))
+        };
+        waiters::promise(env, read, settle).map_err(str_err)
     }
 
     /// The slot's last read, with its data unless the caller holds generation `data_gen`.
@@ -384,26 +378,24 @@ impl NativeClient {
     ) -> Result<Object<'env>> {
         let deadline = opt_seconds("deadline_seconds", deadline_seconds)?;
         let keys: Vec<Key> = keys.iter().map(|k| Key::parse(k)).collect();
-        let (deferred, promise) = env
-            .create_deferred::<PrefetchReport, Box<dyn FnOnce(Env) -> napi::Result<PrefetchReport> + Send>>()
-            .map_err(str_err)?;
         let client = self.client.clone();
-        waiters::run(move || {
-            // A prefetch that succeeded is a report without failures.
-            let e = client
+        // A prefetch that succeeded is a report without failures.
+        let prefetch = move || {
+            client
                 .prefetch(&keys, deadline)
                 .err()
-                .unwrap_or(PrefetchError { failures: vec![], succeeded: keys });
-            let report = PrefetchReport {
+                .unwrap_or(PrefetchError { failures: vec![], succeeded: keys })
+        };
+        let settle = |e: PrefetchError| {
+            Ok(PrefetchReport {
                 succeeded: e.succeeded.iter().map(Key::canonical).collect(),
                 failures: (e.failures.iter())
                     .map(|(k, err)| PrefetchFailure { key: k.canonical(), error: ErrorInfo::from(err) })
                     .collect(),
                 message: if e.failures.is_empty() { String::new() } else { e.to_string() },
-            };
-            deferred.resolve(Box::new(move |_env| Ok(report)));
-        });
-        Ok(promise)
+            })
+        };
+        waiters::promise(env, prefetch, settle).map_err(str_err)
     }
 
     /// The core's status JSON (snake_case; the JS side renames); `last_error` also has the
@@ -444,14 +436,8 @@ impl NativeClient {
         for id in std::mem::take(&mut *lock(&self.listeners)) {
             self.client.remove_listener(id);
         }
-        let (deferred, promise) =
-            env.create_deferred::<(), Box<dyn FnOnce(Env) -> napi::Result<()> + Send>>().map_err(str_err)?;
         let client = self.client.clone();
-        waiters::run(move || {
-            client.close();
-            deferred.resolve(Box::new(|_| Ok(())));
-        });
-        Ok(promise)
+        waiters::promise(env, move || client.close(), Ok).map_err(str_err)
     }
 
     /// Forces a refresh of `key` (fleet-wide in fleet mode) on a thread of its own: the Redis
@@ -459,16 +445,9 @@ impl NativeClient {
     /// side throws as the matching error.
     #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
     pub fn invalidate<'env>(&self, env: &'env Env, key: String) -> Result<Object<'env>> {
-        type Answer = Option<ErrorInfo>;
-        let (deferred, promise) = env
-            .create_deferred::<Answer, Box<dyn FnOnce(Env) -> napi::Result<Answer> + Send>>()
-            .map_err(str_err)?;
         let client = self.client.clone();
-        waiters::run(move || {
-            let failed = client.invalidate(&Key::parse(&key)).err().map(|e| ErrorInfo::from(&e));
-            deferred.resolve(Box::new(move |_| Ok(failed)));
-        });
-        Ok(promise)
+        let invalidate = move || client.invalidate(&Key::parse(&key)).err().map(|e| ErrorInfo::from(&e));
+        waiters::promise(env, invalidate, Ok).map_err(str_err)
     }
 
     #[napi(getter)]
