@@ -172,7 +172,7 @@ interface FallbackOptions {
 /** How one kind of read turns the core's answer into its result. */
 interface Kind<D, R> {
   /** The converted form of a payload's data (once per generation). */
-  convert(data: unknown, version: number | null): D;
+  convert(data: unknown): D;
   make(data: D, source: ValueSource, version: number | null, fetchedAt: number, error: FailsoftError | null): R;
   /** The result when the core serves the caller's fallback (produced now, on the JS thread). */
   fallback(s: Slot<D, R>, options: FallbackOptions, error: FailsoftError | null): R;
@@ -218,13 +218,13 @@ const PROMPTS: Kind<PromptBase, Prompt> = {
  */
 function fallbackBase(s: Slot<PromptBase, Prompt>, fb: unknown, type: string | undefined): PromptBase {
   const t = type ?? 'text';
-  if (s.fallbackOf !== fb || s.fallbackType !== t || s.fallbackBase === undefined) {
+  if (s.fallbackOf !== fb || s.fallbackType !== t) {
     const data = call(s.key, () => native.fallbackPrompt(s.key, fb, t));
     s.fallbackBase = { data: deepFreeze(data) as PromptBase['data'] };
     s.fallbackOf = fb;
     s.fallbackType = t;
   }
-  return s.fallbackBase;
+  return s.fallbackBase!;
 }
 
 const NO_OPTIONS: FallbackOptions = Object.freeze({});
@@ -529,7 +529,7 @@ export class Client {
     if (code === FAILED) throw error;
     if (code === FALLBACK) return s.kind.fallback(s, options, error);
     if (r.dataGen !== s.dataGen) {
-      s.data = s.kind.convert(r.data, r.version ?? null);
+      s.data = s.kind.convert(r.data);
       s.dataGen = r.dataGen;
     }
     s.code = code;
