@@ -173,10 +173,7 @@ impl std::ops::Deref for Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        let Some(client) = self.0.take() else { return };
-        if client.is_closed() {
-            return;
-        }
+        let Some(client) = self.0.take().filter(|c| !c.is_closed()) else { return };
         let closing =
             std::thread::Builder::new().name("failsoft-node-close".into()).spawn(move || drop(client));
         if let Err(e) = closing {
@@ -187,44 +184,35 @@ impl Drop for Owned {
     }
 }
 
-/// What the fast read function holds of a client.
-struct Shared {
-    client: Arc<Owned>,
-    slots: Arc<Mutex<Slots>>,
-}
-
 /// `flags` of a fast read: the caller has a fallback.
 const READ_FALLBACK: u32 = 1;
 /// `flags` of a fast read: only what the cache holds (`Client::peek`), `COLD` when it holds
 /// nothing.
 const READ_WARM_ONLY: u32 = 2;
 
-impl Shared {
-    /// A read on the JS thread, never waiting: `Client::get_nowait`, or with `READ_WARM_ONLY`
-    /// `Client::peek` (`COLD` when nothing is cached). Returns the read code; errors are in the
-    /// slot.
-    fn read(&self, slot: u32, flags: u32, ttl_seconds: f64) -> u32 {
-        let mut slots = lock(&self.slots);
-        let Ok(s) = slots.get(slot) else { return BROKEN };
-        let ttl = match opt_seconds("ttl_seconds", ttl_seconds) {
-            Ok(t) => t,
-            Err(e) => return s.apply(Err(Error::invalid_argument(e.reason).with_key(&s.key))),
-        };
-        if flags & READ_WARM_ONLY == 0 {
-            let r = self.client.get_nowait(&s.key, read_options(flags & READ_FALLBACK != 0, ttl));
-            return s.apply(r);
-        }
-        // The cache's value, fresh or stale, without counting or starting anything when there is
-        // none (nor with TTL 0, which fetches on every read): then the read must wait.
-        // A config answers only once the core checked its version against this slot's fields (a
-        // new version goes through `readWait` once).
-        let warm = match &s.kind {
-            Kind::Config { fields } => cached_config(&self.client, &s.key, ttl, Some(fields)),
-            _ => self.client.peek(&s.key, ttl),
-        };
-        let Some(v) = warm else { return COLD };
-        s.apply(Ok(v))
+/// A read on the JS thread, never waiting: `Client::get_nowait`, or with `READ_WARM_ONLY`
+/// `Client::peek` (`COLD` when nothing is cached). Returns the read code; errors are in the slot.
+fn read_now(client: &Client, slots: &Mutex<Slots>, slot: u32, flags: u32, ttl_seconds: f64) -> u32 {
+    let mut slots = lock(slots);
+    let Ok(s) = slots.get(slot) else { return BROKEN };
+    let ttl = match opt_seconds("ttl_seconds", ttl_seconds) {
+        Ok(t) => t,
+        Err(e) => return s.apply(Err(Error::invalid_argument(e.reason).with_key(&s.key))),
+    };
+    if flags & READ_WARM_ONLY == 0 {
+        let r = client.get_nowait(&s.key, read_options(flags & READ_FALLBACK != 0, ttl));
+        return s.apply(r);
     }
+    // The cache's value, fresh or stale, without counting or starting anything when there is
+    // none (nor with TTL 0, which fetches on every read): then the read must wait.
+    // A config answers only once the core checked its version against this slot's fields (a
+    // new version goes through `readWait` once).
+    let warm = match &s.kind {
+        Kind::Config { fields } => cached_config(client, &s.key, ttl, Some(fields)),
+        _ => client.peek(&s.key, ttl),
+    };
+    let Some(v) = warm else { return COLD };
+    s.apply(Ok(v))
 }
 
 fn read_options(has_fallback: bool, ttl: Option<Duration>) -> ReadOptions<'static> {
@@ -319,8 +307,9 @@ impl NativeClient {
     /// NaN: the client's TTL.
     #[napi(ts_return_type = "(slot: number, flags: number, ttlSeconds: number) => number")]
     pub fn reader<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        let shared = Shared { client: self.client.clone(), slots: self.slots.clone() };
-        crate::fast::reader(env, move |slot, flags, ttl| shared.read(slot, flags, ttl)).map_err(str_err)
+        let (client, slots) = (self.client.clone(), self.slots.clone());
+        crate::fast::reader(env, move |slot, flags, ttl| read_now(&client, &slots, slot, flags, ttl))
+            .map_err(str_err)
     }
 
     /// A read that may wait (`Client::get_with`, or `config::get_or_create_config` for a config
