@@ -37,21 +37,16 @@ function isNotFound(e: unknown, request: string): boolean {
 
 function load(): typeof Binding {
   const explicit = process.env.FAILSOFT_NODE_ADDON;
-  if (explicit) {
-    try {
-      return require(explicit) as typeof Binding;
-    } catch (e) {
-      throw new Error(`failsoft: FAILSOFT_NODE_ADDON=${explicit} could not be loaded: ${(e as Error).message}`);
-    }
-  }
-  const candidates = ['../failsoft.node', `failsoft-${platformKey()}`];
+  const candidates = explicit ? [explicit] : ['../failsoft.node', `failsoft-${platformKey()}`];
   for (const request of candidates) {
     try {
       return require(request) as typeof Binding;
     } catch (e) {
-      // A missing candidate is expected; one that is present but broken is the error to report.
-      if (!isNotFound(e, request)) {
-        throw new Error(`failsoft: the native addon ${request} could not be loaded: ${(e as Error).message}`);
+      // A missing candidate is expected; one that is present but broken, or the one named, is
+      // the error to report.
+      if (explicit || !isNotFound(e, request)) {
+        const what = explicit ? `FAILSOFT_NODE_ADDON=${explicit}` : `the native addon ${request}`;
+        throw new Error(`failsoft: ${what} could not be loaded: ${(e as Error).message}`);
       }
     }
   }
