@@ -238,9 +238,6 @@ function checkPromptFallback(s: Slot<PromptBase, Prompt>, options: PromptOptions
   return true;
 }
 
-/** Seconds for the addon: NaN when not given. */
-const ttlArg = (seconds: number | undefined): number => seconds ?? NaN;
-
 function produce<T>(fallback: Fallback<T>): T {
   return typeof fallback === 'function' ? (fallback as () => T)() : fallback;
 }
@@ -253,13 +250,11 @@ function typeName(v: unknown): string {
  * The config kind: the core checked a value from the backend against the fallback (every
  * declared field present, with the fallback's JSON type) and hands out its data once per version.
  */
-function configKind<T extends object>(): Kind<Config<T>, Config<T>> {
-  return {
-    fallback: (_s, options) => Object.freeze({ ...(options.fallback as T), isFallback: true }),
-    convert: (data) => Object.freeze({ ...deepFreeze(data as T), isFallback: false }) as Config<T>,
-    make: (config) => config,
-  };
-}
+const CONFIGS: Kind<Config<object>, Config<object>> = {
+  fallback: (_s, options) => Object.freeze({ ...(options.fallback as object), isFallback: true }),
+  convert: (data) => Object.freeze({ ...deepFreeze(data as object), isFallback: false }),
+  make: (config) => config,
+};
 
 /**
  * A cache over one source that keeps serving when the source fails (SPEC §2–5).
@@ -298,7 +293,7 @@ export class Client {
     try {
       const s = this.#valueSlot(key);
       const flags = options !== undefined && options.fallback !== undefined ? READ_FALLBACK : 0;
-      return this.#awaited(s, flags, ttlArg(options?.ttlSeconds), true, options ?? NO_OPTIONS) as Promise<Value<T>>;
+      return this.#awaited(s, flags, options?.ttlSeconds ?? NaN, true, options ?? NO_OPTIONS) as Promise<Value<T>>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -312,7 +307,7 @@ export class Client {
   getSync<T = unknown>(key: string, options?: GetOptions<T>): Value<T> {
     const s = this.#valueSlot(key);
     const hasFallback = options !== undefined && options.fallback !== undefined;
-    const code = this.#read(s.id, hasFallback ? READ_FALLBACK : 0, ttlArg(options?.ttlSeconds));
+    const code = this.#read(s.id, hasFallback ? READ_FALLBACK : 0, options?.ttlSeconds ?? NaN);
     return this.#answer(s, code, options ?? NO_OPTIONS) as Value<T>;
   }
 
@@ -328,7 +323,7 @@ export class Client {
     try {
       const s = this.#promptSlot(name, options);
       const flags = checkPromptFallback(s, options) ? READ_FALLBACK : 0;
-      return this.#awaited(s, flags, ttlArg(options?.cacheTtlSeconds), true, options ?? NO_OPTIONS);
+      return this.#awaited(s, flags, options?.cacheTtlSeconds ?? NaN, true, options ?? NO_OPTIONS);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -343,7 +338,7 @@ export class Client {
   getPromptSync(name: string, options?: PromptOptions<unknown>): Prompt {
     const s = this.#promptSlot(name, options);
     const flags = checkPromptFallback(s, options) ? READ_FALLBACK : 0;
-    const code = this.#read(s.id, flags, ttlArg(options?.cacheTtlSeconds));
+    const code = this.#read(s.id, flags, options?.cacheTtlSeconds ?? NaN);
     return this.#answer(s, code, options ?? NO_OPTIONS);
   }
 
@@ -363,7 +358,7 @@ export class Client {
         throw new InvalidArgumentError('getOrCreateConfig needs a `fallback` object declaring the fields');
       }
       const s = this.#configSlot(fallback, options.env, options.version) as Slot<Config<T>, Config<T>>;
-      return this.#awaited(s, READ_FALLBACK, ttlArg(options.ttlSeconds), options.create ?? true, options);
+      return this.#awaited(s, READ_FALLBACK, options.ttlSeconds ?? NaN, options.create ?? true, options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -379,10 +374,9 @@ export class Client {
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
       throw new InvalidArgumentError('prefetch takes a list of keys (strings)');
     }
-    const report = await call('', () => this.#native.prefetch([...keys], ttlArg(options.deadlineSeconds)));
+    const report = await call('', () => this.#native.prefetch([...keys], options.deadlineSeconds ?? NaN));
     if (report.failures.length === 0) return;
-    const failures: Record<string, FailsoftError> = {};
-    for (const f of report.failures) failures[f.key] = errorFromInfo(f.error);
+    const failures = Object.fromEntries(report.failures.map((f) => [f.key, errorFromInfo(f.error)]));
     throw new PrefetchError(report.message, failures, report.succeeded);
   }
 
@@ -484,23 +478,21 @@ export class Client {
   }
 
   #configSlot(fallback: object, env: string | undefined, version: string | number | undefined): Slot {
-    const v = version === undefined || version === null ? undefined : String(version);
+    const v = version?.toString();
     const id = `${env ?? ''}\0${v ?? ''}`;
     let byKey = this.#configsByFallback.get(fallback);
-    let s = byKey?.get(id);
-    if (s !== undefined) return s;
-    // A new fallback object with the same fields (an object literal per call) gets the same
-    // native slot (the addon keeps one per key and fields), and so the same JS one.
-    const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
-    // Errors name the key as the core writes it (the slot's own key is for bug reports only).
-    const slot = call('', () => this.#native.configSlot(env, v, fields));
-    s = this.#configs.get(slot) ?? new Slot(slot, 'config', configKind());
-    this.#configs.set(slot, s);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.#configsByFallback.set(fallback, byKey);
+    if (byKey === undefined) this.#configsByFallback.set(fallback, (byKey = new Map()));
+    let s = byKey.get(id);
+    if (s === undefined) {
+      // A new fallback object with the same fields (an object literal per call) gets the same
+      // native slot (the addon keeps one per key and fields), and so the same JS one.
+      const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
+      // Errors name the key as the core writes it (the slot's own key is for bug reports only).
+      const slot = call('', () => this.#native.configSlot(env, v, fields));
+      s = this.#configs.get(slot) ?? new Slot(slot, 'config', CONFIGS);
+      this.#configs.set(slot, s);
+      byKey.set(id, s);
     }
-    byKey.set(id, s);
     return s;
   }
 
@@ -534,7 +526,6 @@ export class Client {
     }
     s.code = code;
     s.resolved = undefined;
-    const version = r.version ?? null;
-    return (s.result = s.kind.make(s.data as D, SOURCES[code & 7], version, now() - r.age, error));
+    return (s.result = s.kind.make(s.data as D, SOURCES[code & 7], r.version ?? null, now() - r.age, error));
   }
 }

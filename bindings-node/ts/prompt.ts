@@ -65,14 +65,10 @@ export class Prompt extends ReadResult {
 
   /** The variables the prompt uses, in first-appearance order. */
   get variables(): readonly string[] {
-    const b = this.#base;
-    if (b.variables === undefined) {
-      const p = this.prompt;
-      b.variables = Object.freeze(
-        typeof p === 'string' ? native.textVariables(p) : native.chatVariables(p as ChatItem[]),
-      );
-    }
-    return b.variables;
+    const p = this.prompt;
+    return (this.#base.variables ??= Object.freeze(
+      typeof p === 'string' ? native.textVariables(p) : native.chatVariables(p as ChatItem[]),
+    ));
   }
 
   /**
