@@ -124,7 +124,10 @@ impl Slot {
             return FALLBACK;
         }
         let code = v.source as u32;
-        if !self.last.as_ref().is_some_and(|l| l.same_read(&v)) {
+        // A config's result is its checked data alone: the core makes it once per version (and
+        // re-dates it on every read after a renewal, which same_read would count as a new read).
+        let config = matches!(self.kind, Kind::Config { .. });
+        if !self.last.as_ref().is_some_and(|l| if config { l.same_payload(&v) } else { l.same_read(&v) }) {
             if !self.last.as_ref().is_some_and(|l| l.same_payload(&v)) {
                 self.data = Some(self.convert(&v.payload));
                 self.data_gen = self.data_gen.wrapping_add(1);
