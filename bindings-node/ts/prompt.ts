@@ -19,16 +19,12 @@ import type { ValueSource } from './value';
 
 export type PromptType = 'text' | 'chat';
 
-/** @internal The core's prompt JSON, frozen, with the variables computed on first use. */
+/**
+ * @internal The core's prompt JSON (the fields of `Prompt` that come from the source, and
+ * `commit_message`), frozen, with the variables computed on first use.
+ */
 export interface PromptBase {
-  readonly data: {
-    readonly name: string;
-    readonly version: number;
-    readonly type: PromptType;
-    readonly prompt: string | readonly ChatItem[];
-    readonly config: Readonly<Record<string, unknown>>;
-    readonly labels: readonly string[];
-    readonly tags: readonly string[];
+  readonly data: Pick<Prompt, 'name' | 'version' | 'type' | 'prompt' | 'config' | 'labels' | 'tags'> & {
     readonly commit_message?: string | null;
   };
   variables?: readonly string[];
