@@ -371,23 +371,19 @@ impl NativeClient {
         let deadline = opt_seconds("deadline_seconds", deadline_seconds)?;
         let keys: Vec<Key> = keys.iter().map(|k| Key::parse(k)).collect();
         let client = self.client.clone();
-        // A prefetch that succeeded is a report without failures.
         let prefetch = move || {
-            client
-                .prefetch(&keys, deadline)
-                .err()
-                .unwrap_or(PrefetchError { failures: vec![], succeeded: keys })
-        };
-        let settle = |e: PrefetchError| {
-            Ok(PrefetchReport {
+            // A prefetch that succeeded is a report without failures.
+            let ok = |succeeded| PrefetchError { failures: vec![], succeeded };
+            let e = client.prefetch(&keys, deadline).err().unwrap_or_else(|| ok(keys));
+            PrefetchReport {
                 succeeded: e.succeeded.iter().map(Key::canonical).collect(),
                 failures: (e.failures.iter())
                     .map(|(k, err)| PrefetchFailure { key: k.canonical(), error: ErrorInfo::from(err) })
                     .collect(),
                 message: if e.failures.is_empty() { String::new() } else { e.to_string() },
-            })
+            }
         };
-        waiters::promise(env, prefetch, settle).map_err(str_err)
+        waiters::promise(env, prefetch, Ok).map_err(str_err)
     }
 
     /// The core's status JSON (snake_case; the JS side renames); `last_error` also has the
