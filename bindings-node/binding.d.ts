@@ -31,10 +31,7 @@ export declare class NativeClient {
   slot(key: string): number
   /** The slot of a prompt (`prompt_key`: no label is label `production`). */
   promptSlot(name: string, label?: string | undefined | null, version?: number | undefined | null): number
-  /**
-   * A slot for a config declared by `fields` (`config_key` of the source's project). Each call
-   * makes a new slot: the JS side keeps one per key and fallback.
-   */
+  /** The slot of a config declared by `fields` (`config_key` of the source's project). */
   configSlot(env: string | undefined | null, version: string | undefined | null, fields: Record<string, any>): number
   /**
    * The read function of this client (see `fast.rs`): `read(slot, flags, ttlSeconds)` →
@@ -47,11 +44,9 @@ export declare class NativeClient {
    * A read that may wait (`Client::get_with`, or `config::get_or_create_config` for a config
    * slot), on a thread of its own; the Promise settles on the JS thread with the whole answer.
    */
-  readWait(slot: number, hasFallback: boolean, ttlSeconds: number, create: boolean): Promise<ReadOutcome>
-  /** The payload of the slot's last read (converted by the JS side once per generation). */
-  slotPayload(slot: number): PayloadInfo | null
-  /** The error of the slot's last read. */
-  slotError(slot: number): ErrorInfo | null
+  readWait(slot: number, hasFallback: boolean, ttlSeconds: number, create: boolean): Promise<SlotRead>
+  /** The slot's last read, with its data unless the caller holds generation `data_gen`. */
+  slotRead(slot: number, dataGen?: number | undefined | null): SlotRead
   /**
    * Fetches `keys` in parallel on a thread of their own, each bounded by the deadline
    * (seconds; NaN: the cold deadline). Settles with the per-key report.
@@ -75,10 +70,10 @@ export declare class NativeClient {
   close(): Promise<void>
   /**
    * Forces a refresh of `key` (fleet-wide in fleet mode) on a thread of its own: the Redis
-   * call never blocks the event loop. Resolves to `null`, or to the failure's
-   * `[code, message]`, which the JS side throws as the matching error.
+   * call never blocks the event loop. Resolves to `null`, or to the failure, which the JS
+   * side throws as the matching error.
    */
-  invalidate(key: string): Promise<[string, string] | null>
+  invalidate(key: string): Promise<ErrorInfo | null>
   get closed(): boolean
 }
 
@@ -162,15 +157,6 @@ export declare function langchainPrompt(prompt: any, vars: Record<string, any>, 
 /** `{base_url, api_key, timeout}` checked, with core's defaults (`OpenAICompatibleClient`). */
 export declare function llmApi(options: any): ApiInfo
 
-/** A payload the JS side converts once per generation. */
-export interface PayloadInfo {
-  gen: number
-  data: any
-  version?: number
-  /** Seconds since the data was fetched, when this was built. */
-  age: number
-}
-
 /** One key `prefetch` could not fetch. */
 export interface PrefetchFailure {
   key: string
@@ -184,18 +170,23 @@ export interface PrefetchReport {
   message: string
 }
 
-/** The answer of an awaited cold read, complete (the slot may move on before JS looks at it). */
-export interface ReadOutcome {
-  code: number
-  payload?: PayloadInfo
-  error?: ErrorInfo
-}
-
 /**
  * `text` with credentials (URL passwords, API keys, `Authorization` values, configured secrets)
  * replaced by `<redacted>`: the core's redaction, for what the JavaScript layer shows itself.
  */
 export declare function redact(text: string): string
+
+/** A slot's last read as the JS side turns it into a result. */
+export interface SlotRead {
+  code: number
+  /** The generation of the slot's data; `data` is left out when the caller holds it already. */
+  dataGen: number
+  data?: any
+  version?: number
+  /** Seconds since the data was fetched, when this was built. */
+  age: number
+  error?: ErrorInfo
+}
 
 /** One step of a stream: a chunk, the end (`done`), or the error that ended it (incomplete). */
 export interface StreamStep {

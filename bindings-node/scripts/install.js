@@ -36,10 +36,13 @@ function findCargo() {
   return fs.existsSync(home) ? home : null;
 }
 
-function run(command, args) {
-  const r = spawnSync(command, args, { cwd: pkgDir, stdio: ['ignore', 'inherit', 'inherit'], shell: process.platform === 'win32' });
+/** Runs `command` to its end (failing the install when it fails); its result. */
+function run(command, args, options = {}) {
+  const shell = process.platform === 'win32';
+  const r = spawnSync(command, args, { cwd: pkgDir, stdio: ['ignore', 'inherit', 'inherit'], shell, ...options });
   if (r.error) fail(`could not run ${command}: ${r.error.message}`);
   if (r.status !== 0) fail(`${command} ${args.join(' ')} failed (exit ${r.status})`);
+  return r;
 }
 
 /** lib/ from ts/ with tsc, fetching TypeScript when npm did not install the devDependencies. */
@@ -73,16 +76,10 @@ function main() {
   const args = ['build', '-p', 'failsoft-node', '--message-format=json-render-diagnostics'];
   if (release) args.push('--release');
   console.error(`failsoft: building the native addon (cargo ${args.join(' ')})`);
-  const run = spawnSync(cargo, args, {
-    cwd: workspace,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 256 * 1024 * 1024,
-    encoding: 'utf8',
-  });
-  if (run.error) fail(`could not run cargo: ${run.error.message}`);
-  if (run.status !== 0) fail(`cargo build failed (exit ${run.status})`);
+  // The JSON messages on stdout name the library cargo built, wherever its target directory is.
+  const piped = { cwd: workspace, stdio: ['ignore', 'pipe', 'inherit'], shell: false, encoding: 'utf8', maxBuffer: 2 ** 28 };
   let built = null;
-  for (const line of run.stdout.split('\n')) {
+  for (const line of run(cargo, args, piped).stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
     const msg = JSON.parse(line);
     if (msg.reason === 'compiler-artifact' && msg.target && msg.target.name === 'failsoft_node') {

@@ -1,7 +1,7 @@
 //! `NativeClient`: a core `Client` plus the per-key slots that let warm reads return a number.
 
 use crate::convert::{
-    js_error, opt_seconds, source_code, ErrorInfo, COLD, FAILED, GEN_MASK, GEN_SHIFT, HAS_ERROR, SNAPSHOT,
+    js_error, opt_seconds, ErrorInfo, COLD, FAILED, FALLBACK, GEN_MASK, GEN_SHIFT, SNAPSHOT,
 };
 use crate::fast::BROKEN;
 use crate::waiters;
@@ -10,7 +10,7 @@ use failsoft::prompt::{prompt_key, Prompt};
 use failsoft::{
     Change, Client, ClientSpec, Error, Fallback, Key, Payload, PrefetchError, ReadOptions, Value, ValueSource,
 };
-use napi::bindgen_prelude::{Function, Object};
+use napi::bindgen_prelude::{Function, Object, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::Env;
 use napi_derive::napi;
@@ -32,42 +32,54 @@ enum Kind {
     Config { fields: Map<String, Json> },
 }
 
-/// What reads on the JS thread remember about one key: the payload the JS side has converted
-/// (by generation) and the error of the last read, both read back right after the read.
+/// What reads on the JS thread remember about one key: the last read with a payload, its data
+/// converted for the kind, and the last read's code and error, read back right after the read.
 struct Slot {
     key: Key,
     kind: Kind,
-    /// The payload last read, kept alive so pointer comparisons stay meaningful.
-    raw: Option<Arc<Payload>>,
-    /// `raw` converted for `kind`.
+    /// The last read that served a payload (not a fallback), for `Value::same_read`.
+    last: Option<Value>,
+    /// `last`'s data converted for `kind`, made once per fetched data (`Value::same_payload`).
     data: Option<Result<Arc<Json>, Arc<Error>>>,
+    /// Bumped with `data`: the JS side converts the data to JS once per generation.
+    data_gen: u32,
+    /// Bumped when a read is not the same read as `last`, so an unchanged code is an unchanged
+    /// read (the JS side hands out the same object). Never 0: a code with a payload is never a
+    /// bare source.
     gen: u32,
+    code: u32,
     error: Option<Arc<Error>>,
 }
 
 #[derive(Default)]
 struct Slots {
     list: Vec<Slot>,
-    /// Plain and prompt slots by key (config slots also depend on their fields: never shared).
-    index: HashMap<(Key, bool), u32>,
+    /// Slots by key and kind (a config's: its fields as JSON text), so one key read one way has
+    /// one slot.
+    index: HashMap<(Key, String), u32>,
 }
 
 impl Slots {
     fn id_for(&mut self, key: Key, kind: Kind) -> u32 {
-        let index_key = match kind {
-            Kind::Plain => Some((key.clone(), false)),
-            Kind::Prompt => Some((key.clone(), true)),
-            Kind::Config { .. } => None,
+        let index_key = match &kind {
+            Kind::Plain => (key.clone(), String::new()),
+            Kind::Prompt => (key.clone(), "prompt".into()),
+            Kind::Config { fields } => (key.clone(), Json::Object(fields.clone()).to_string()),
         };
-        if let Some(id) = index_key.as_ref().and_then(|k| self.index.get(k)) {
-            return *id;
-        }
-        let id = self.list.len() as u32;
-        self.list.push(Slot { key, kind, raw: None, data: None, gen: 0, error: None });
-        if let Some(k) = index_key {
-            self.index.insert(k, id);
-        }
-        id
+        let list = &mut self.list;
+        *self.index.entry(index_key).or_insert_with(|| {
+            list.push(Slot {
+                key,
+                kind,
+                last: None,
+                data: None,
+                data_gen: 0,
+                gen: 0,
+                code: COLD,
+                error: None,
+            });
+            list.len() as u32 - 1
+        })
     }
 
     fn get(&mut self, id: u32) -> Result<&mut Slot> {
@@ -82,18 +94,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Slot {
-    fn is_config(&self) -> bool {
-        matches!(self.kind, Kind::Config { .. })
-    }
-
-    /// Whether `p` is the payload this slot converted last (a config's: the same checked data,
-    /// which the core makes once per version).
-    fn same_payload(&self, p: &Arc<Payload>) -> bool {
-        self.raw
-            .as_ref()
-            .is_some_and(|l| l.same_fetch(p) || (self.is_config() && Arc::ptr_eq(&l.data, &p.data)))
-    }
-
     fn convert(&self, p: &Arc<Payload>) -> Result<Arc<Json>, Arc<Error>> {
         match self.kind {
             Kind::Plain | Kind::Config { .. } => Ok(p.data.clone()),
@@ -103,8 +103,15 @@ impl Slot {
         }
     }
 
-    /// Records a read's answer; returns its code (source, error flag, payload generation).
+    /// Records a read's answer; returns its code (source, and the read's generation when it
+    /// served a payload).
     fn apply(&mut self, result: std::result::Result<Value, Error>) -> u32 {
+        self.code = self.record(result);
+        self.code
+    }
+
+    /// The code of a read's answer; keeps what the JS side reads back (`slotRead`).
+    fn record(&mut self, result: std::result::Result<Value, Error>) -> u32 {
         let v = match result {
             Ok(v) => v,
             Err(e) => {
@@ -112,35 +119,43 @@ impl Slot {
                 return FAILED;
             }
         };
-        self.error = v.error;
-        let mut code = source_code(v.source);
-        if v.source != ValueSource::Fallback {
-            if !self.same_payload(&v.payload) {
+        self.error = v.error.clone();
+        if v.source == ValueSource::Fallback {
+            return FALLBACK;
+        }
+        let code = v.source as u32;
+        // A config's result is its checked data alone: the core makes it once per version (and
+        // re-dates it on every read after a renewal, which same_read would count as a new read).
+        let config = matches!(self.kind, Kind::Config { .. });
+        if !self.last.as_ref().is_some_and(|l| if config { l.same_payload(&v) } else { l.same_read(&v) }) {
+            if !self.last.as_ref().is_some_and(|l| l.same_payload(&v)) {
                 self.data = Some(self.convert(&v.payload));
-                self.raw = Some(v.payload);
-                self.gen = self.gen.wrapping_add(1) & GEN_MASK;
+                self.data_gen = self.data_gen.wrapping_add(1);
             }
-            if let Some(Err(e)) = &self.data {
-                self.error = Some(e.clone());
-                return FAILED;
-            }
-            code |= self.gen << GEN_SHIFT;
+            self.gen = self.gen % GEN_MASK + 1;
+            self.last = Some(v);
         }
-        if self.error.is_some() {
-            code |= HAS_ERROR;
+        if let Some(Err(e)) = &self.data {
+            self.error = Some(e.clone());
+            return FAILED;
         }
-        code
+        code | self.gen << GEN_SHIFT
     }
 
-    fn payload_info(&self) -> Option<PayloadInfo> {
-        match (&self.raw, &self.data) {
-            (Some(p), Some(Ok(data))) => Some(PayloadInfo {
-                gen: self.gen,
-                data: Json::clone(data),
-                version: p.version,
-                age: p.age().as_secs_f64(),
-            }),
+    /// The last read for JS; with its data unless the JS side holds generation `known`.
+    fn read_info(&self, known: Option<u32>) -> SlotRead {
+        let payload = self.last.as_ref().filter(|_| self.code & 7 <= SNAPSHOT).map(|v| &v.payload);
+        let data = match &self.data {
+            Some(Ok(data)) if payload.is_some() && known != Some(self.data_gen) => Some(Json::clone(data)),
             _ => None,
+        };
+        SlotRead {
+            code: self.code,
+            data_gen: self.data_gen,
+            data,
+            version: payload.and_then(|p| p.version),
+            age: payload.map_or(0.0, |p| p.age().as_secs_f64()),
+            error: self.error.as_deref().map(ErrorInfo::from),
         }
     }
 }
@@ -161,10 +176,7 @@ impl std::ops::Deref for Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        let Some(client) = self.0.take() else { return };
-        if client.is_closed() {
-            return;
-        }
+        let Some(client) = self.0.take().filter(|c| !c.is_closed()) else { return };
         let closing =
             std::thread::Builder::new().name("failsoft-node-close".into()).spawn(move || drop(client));
         if let Err(e) = closing {
@@ -175,47 +187,35 @@ impl Drop for Owned {
     }
 }
 
-/// What the fast read function holds of a client.
-struct Shared {
-    client: Arc<Owned>,
-    slots: Arc<Mutex<Slots>>,
-}
-
 /// `flags` of a fast read: the caller has a fallback.
 const READ_FALLBACK: u32 = 1;
 /// `flags` of a fast read: only what the cache holds (`Client::peek`), `COLD` when it holds
 /// nothing.
 const READ_WARM_ONLY: u32 = 2;
 
-impl Shared {
-    /// A read on the JS thread, never waiting: `Client::get_nowait`, or with `READ_WARM_ONLY`
-    /// `Client::peek` (`COLD` when nothing is cached). Returns the read code; errors are in the
-    /// slot.
-    fn read(&self, slot: u32, flags: u32, ttl_seconds: f64) -> u32 {
-        let mut slots = lock(&self.slots);
-        let Ok(s) = slots.get(slot) else { return BROKEN };
-        let ttl = match opt_seconds("ttl_seconds", ttl_seconds) {
-            Ok(t) => t,
-            Err(e) => {
-                s.error = Some(Arc::new(Error::invalid_argument(e.reason).with_key(&s.key)));
-                return FAILED;
-            }
-        };
-        if flags & READ_WARM_ONLY == 0 {
-            let r = self.client.get_nowait(&s.key, read_options(flags & READ_FALLBACK != 0, ttl));
-            return s.apply(r);
-        }
-        // The cache's value, fresh or stale, without counting or starting anything when there is
-        // none (nor with TTL 0, which fetches on every read): then the read must wait.
-        // A config answers only once the core checked its version against this slot's fields (a
-        // new version goes through `readWait` once).
-        let warm = match &s.kind {
-            Kind::Config { fields } => cached_config(&self.client, &s.key, ttl, Some(fields)),
-            _ => self.client.peek(&s.key, ttl),
-        };
-        let Some(v) = warm else { return COLD };
-        s.apply(Ok(v))
+/// A read on the JS thread, never waiting: `Client::get_nowait`, or with `READ_WARM_ONLY`
+/// `Client::peek` (`COLD` when nothing is cached). Returns the read code; errors are in the slot.
+fn read_now(client: &Client, slots: &Mutex<Slots>, slot: u32, flags: u32, ttl_seconds: f64) -> u32 {
+    let mut slots = lock(slots);
+    let Ok(s) = slots.get(slot) else { return BROKEN };
+    let ttl = match opt_seconds("ttl_seconds", ttl_seconds) {
+        Ok(t) => t,
+        Err(e) => return s.apply(Err(Error::invalid_argument(e.reason).with_key(&s.key))),
+    };
+    if flags & READ_WARM_ONLY == 0 {
+        let r = client.get_nowait(&s.key, read_options(flags & READ_FALLBACK != 0, ttl));
+        return s.apply(r);
     }
+    // The cache's value, fresh or stale, without counting or starting anything when there is
+    // none (nor with TTL 0, which fetches on every read): then the read must wait.
+    // A config answers only once the core checked its version against this slot's fields (a
+    // new version goes through `readWait` once).
+    let warm = match &s.kind {
+        Kind::Config { fields } => cached_config(client, &s.key, ttl, Some(fields)),
+        _ => client.peek(&s.key, ttl),
+    };
+    let Some(v) = warm else { return COLD };
+    s.apply(Ok(v))
 }
 
 fn read_options(has_fallback: bool, ttl: Option<Duration>) -> ReadOptions<'static> {
@@ -228,21 +228,16 @@ fn read_options(has_fallback: bool, ttl: Option<Duration>) -> ReadOptions<'stati
     }
 }
 
-/// A payload the JS side converts once per generation.
+/// A slot's last read as the JS side turns it into a result.
 #[napi(object)]
-pub struct PayloadInfo {
-    pub gen: u32,
-    pub data: serde_json::Value,
+pub struct SlotRead {
+    pub code: u32,
+    /// The generation of the slot's data; `data` is left out when the caller holds it already.
+    pub data_gen: u32,
+    pub data: Option<serde_json::Value>,
     pub version: Option<i64>,
     /// Seconds since the data was fetched, when this was built.
     pub age: f64,
-}
-
-/// The answer of an awaited cold read, complete (the slot may move on before JS looks at it).
-#[napi(object)]
-pub struct ReadOutcome {
-    pub code: u32,
-    pub payload: Option<PayloadInfo>,
     pub error: Option<ErrorInfo>,
 }
 
@@ -297,8 +292,7 @@ impl NativeClient {
         Ok(lock(&self.slots).id_for(key, Kind::Prompt))
     }
 
-    /// A slot for a config declared by `fields` (`config_key` of the source's project). Each call
-    /// makes a new slot: the JS side keeps one per key and fallback.
+    /// The slot of a config declared by `fields` (`config_key` of the source's project).
     #[napi]
     pub fn config_slot(
         &self,
@@ -315,14 +309,15 @@ impl NativeClient {
     /// (only what the cache holds, else `COLD`: an awaited read then waits with `readWait`).
     /// NaN: the client's TTL.
     #[napi(ts_return_type = "(slot: number, flags: number, ttlSeconds: number) => number")]
-    pub fn reader(&self, env: &Env) -> Result<crate::fast::RawFunction> {
-        let shared = Shared { client: self.client.clone(), slots: self.slots.clone() };
-        crate::fast::reader(env, move |slot, flags, ttl| shared.read(slot, flags, ttl)).map_err(str_err)
+    pub fn reader<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        let (client, slots) = (self.client.clone(), self.slots.clone());
+        crate::fast::reader(env, move |slot, flags, ttl| read_now(&client, &slots, slot, flags, ttl))
+            .map_err(str_err)
     }
 
     /// A read that may wait (`Client::get_with`, or `config::get_or_create_config` for a config
     /// slot), on a thread of its own; the Promise settles on the JS thread with the whole answer.
-    #[napi(ts_return_type = "Promise<ReadOutcome>")]
+    #[napi(ts_return_type = "Promise<SlotRead>")]
     pub fn read_wait<'env>(
         &self,
         env: &'env Env,
@@ -341,44 +336,27 @@ impl NativeClient {
             };
             (s.key.clone(), fields)
         };
-        let (deferred, promise) = env
-            .create_deferred::<ReadOutcome, Box<dyn FnOnce(Env) -> napi::Result<ReadOutcome> + Send>>()
-            .map_err(str_err)?;
-        let client = self.client.clone();
-        let slots = self.slots.clone();
-        waiters::run(move || {
-            let result = match &fields {
-                Some(fields) => {
-                    let opts = ConfigOptions { ttl, cold_deadline: None, create };
-                    get_or_create_config(&client, &key, fields, opts)
-                }
-                None => client.get_with(&key, read_options(has_fallback, ttl)),
-            };
-            deferred.resolve(Box::new(move |_env| {
-                let mut slots = lock(&slots);
-                let s = slots.get(slot).map_err(|e| napi::Error::from_reason(e.reason))?;
-                let code = s.apply(result);
-                let with_payload = code & 7 <= SNAPSHOT;
-                Ok(ReadOutcome {
-                    code,
-                    payload: if with_payload { s.payload_info() } else { None },
-                    error: s.error.as_deref().map(ErrorInfo::from),
-                })
-            }));
-        });
-        Ok(promise)
+        let (client, slots) = (self.client.clone(), self.slots.clone());
+        let read = move || match &fields {
+            Some(fields) => {
+                let opts = ConfigOptions { ttl, cold_deadline: None, create };
+                get_or_create_config(&client, &key, fields, opts)
+            }
+            None => client.get_with(&key, read_options(has_fallback, ttl)),
+        };
+        let settle = move |result| {
+            let mut slots = lock(&slots);
+            let s = slots.get(slot).map_err(|e| napi::Error::from_reason(e.reason))?;
+            s.apply(result);
+            Ok(s.read_info(None))
+        };
+        waiters::promise(env, read, settle).map_err(str_err)
     }
 
-    /// The payload of the slot's last read (converted by the JS side once per generation).
+    /// The slot's last read, with its data unless the caller holds generation `data_gen`.
     #[napi]
-    pub fn slot_payload(&self, slot: u32) -> Result<Option<PayloadInfo>> {
-        Ok(lock(&self.slots).get(slot)?.payload_info())
-    }
-
-    /// The error of the slot's last read.
-    #[napi]
-    pub fn slot_error(&self, slot: u32) -> Result<Option<ErrorInfo>> {
-        Ok(lock(&self.slots).get(slot)?.error.as_deref().map(ErrorInfo::from))
+    pub fn slot_read(&self, slot: u32, data_gen: Option<u32>) -> Result<SlotRead> {
+        Ok(lock(&self.slots).get(slot)?.read_info(data_gen))
     }
 
     /// Fetches `keys` in parallel on a thread of their own, each bounded by the deadline
@@ -392,26 +370,20 @@ impl NativeClient {
     ) -> Result<Object<'env>> {
         let deadline = opt_seconds("deadline_seconds", deadline_seconds)?;
         let keys: Vec<Key> = keys.iter().map(|k| Key::parse(k)).collect();
-        let (deferred, promise) = env
-            .create_deferred::<PrefetchReport, Box<dyn FnOnce(Env) -> napi::Result<PrefetchReport> + Send>>()
-            .map_err(str_err)?;
         let client = self.client.clone();
-        waiters::run(move || {
+        let prefetch = move || {
             // A prefetch that succeeded is a report without failures.
-            let e = client
-                .prefetch(&keys, deadline)
-                .err()
-                .unwrap_or(PrefetchError { failures: vec![], succeeded: keys });
-            let report = PrefetchReport {
+            let ok = |succeeded| PrefetchError { failures: vec![], succeeded };
+            let e = client.prefetch(&keys, deadline).err().unwrap_or_else(|| ok(keys));
+            PrefetchReport {
                 succeeded: e.succeeded.iter().map(Key::canonical).collect(),
                 failures: (e.failures.iter())
                     .map(|(k, err)| PrefetchFailure { key: k.canonical(), error: ErrorInfo::from(err) })
                     .collect(),
                 message: if e.failures.is_empty() { String::new() } else { e.to_string() },
-            };
-            deferred.resolve(Box::new(move |_env| Ok(report)));
-        });
-        Ok(promise)
+            }
+        };
+        waiters::promise(env, prefetch, Ok).map_err(str_err)
     }
 
     /// The core's status JSON (snake_case; the JS side renames); `last_error` also has the
@@ -452,34 +424,18 @@ impl NativeClient {
         for id in std::mem::take(&mut *lock(&self.listeners)) {
             self.client.remove_listener(id);
         }
-        let (deferred, promise) =
-            env.create_deferred::<(), Box<dyn FnOnce(Env) -> napi::Result<()> + Send>>().map_err(str_err)?;
         let client = self.client.clone();
-        waiters::run(move || {
-            client.close();
-            deferred.resolve(Box::new(|_| Ok(())));
-        });
-        Ok(promise)
+        waiters::promise(env, move || client.close(), Ok).map_err(str_err)
     }
 
     /// Forces a refresh of `key` (fleet-wide in fleet mode) on a thread of its own: the Redis
-    /// call never blocks the event loop. Resolves to `null`, or to the failure's
-    /// `[code, message]`, which the JS side throws as the matching error.
-    #[napi(ts_return_type = "Promise<[string, string] | null>")]
+    /// call never blocks the event loop. Resolves to `null`, or to the failure, which the JS
+    /// side throws as the matching error.
+    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
     pub fn invalidate<'env>(&self, env: &'env Env, key: String) -> Result<Object<'env>> {
-        type Answer = Option<Vec<String>>;
-        let (deferred, promise) = env
-            .create_deferred::<Answer, Box<dyn FnOnce(Env) -> napi::Result<Answer> + Send>>()
-            .map_err(str_err)?;
         let client = self.client.clone();
-        waiters::run(move || {
-            let failed = client
-                .invalidate(&Key::parse(&key))
-                .err()
-                .map(|e| vec![e.kind.code().to_string(), e.message]);
-            deferred.resolve(Box::new(move |_| Ok(failed)));
-        });
-        Ok(promise)
+        let invalidate = move || client.invalidate(&Key::parse(&key)).err().map(|e| ErrorInfo::from(&e));
+        waiters::promise(env, invalidate, Ok).map_err(str_err)
     }
 
     #[napi(getter)]

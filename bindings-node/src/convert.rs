@@ -37,30 +37,18 @@ pub(crate) fn js_error(e: &Error) -> napi::Error<String> {
     napi::Error::new(e.kind.code().to_string(), e.message.clone())
 }
 
-/// Where a read's answer came from, in the low bits of a read code (see `READ_*` in
-/// `ts/native.ts`).
-pub(crate) const FRESH: u32 = 0;
-pub(crate) const STALE: u32 = 1;
-pub(crate) const SNAPSHOT: u32 = 2;
-pub(crate) const FALLBACK: u32 = 3;
-/// The read failed: the error is in the slot (`slotError`).
+/// Where a read's answer came from, in the low bits of a read code (see `ts/native.ts`): a
+/// `ValueSource as u32`, fresh 0, stale 1, snapshot 2, fallback 3 (`SOURCES` in `ts/client.ts`).
+pub(crate) const SNAPSHOT: u32 = ValueSource::Snapshot as u32;
+pub(crate) const FALLBACK: u32 = ValueSource::Fallback as u32;
+const _: () = assert!(ValueSource::Fresh as u32 == 0 && ValueSource::Stale as u32 == 1 && FALLBACK == 3);
+/// The read failed: the error is in the slot (`slotRead`).
 pub(crate) const FAILED: u32 = 4;
 /// The key is not warm: call `readWait`.
 pub(crate) const COLD: u32 = 5;
-/// The value carries an error (`slotError`).
-pub(crate) const HAS_ERROR: u32 = 8;
-/// The payload generation starts at this bit.
-pub(crate) const GEN_SHIFT: u32 = 4;
-pub(crate) const GEN_MASK: u32 = (1 << 27) - 1;
-
-pub(crate) fn source_code(s: ValueSource) -> u32 {
-    match s {
-        ValueSource::Fresh => FRESH,
-        ValueSource::Stale => STALE,
-        ValueSource::Snapshot => SNAPSHOT,
-        ValueSource::Fallback => FALLBACK,
-    }
-}
+/// The read's generation starts at this bit.
+pub(crate) const GEN_SHIFT: u32 = 3;
+pub(crate) const GEN_MASK: u32 = (1 << 28) - 1;
 
 /// Seconds as an optional duration: NaN means "not given"; anything else is validated by the core.
 pub(crate) fn opt_seconds(name: &str, v: f64) -> Result<Option<std::time::Duration>> {

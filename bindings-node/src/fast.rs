@@ -8,7 +8,7 @@
 //! finalizer when the function is collected. Nothing here can unwind into Node: a panic becomes
 //! the `BROKEN` code.
 
-use napi::bindgen_prelude::ToNapiValue;
+use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -18,25 +18,8 @@ use std::ptr;
 /// answer about the key.
 pub(crate) const BROKEN: u32 = 7;
 
-/// A JS function made here, handed to JS as it is.
-pub struct RawFunction(sys::napi_value);
-
-impl ToNapiValue for RawFunction {
-    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        Ok(val.0)
-    }
-}
-
-fn check(status: sys::napi_status, what: &str) -> napi::Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::from_reason(format!("{what} failed (napi status {status})")))
-    }
-}
-
 /// A JS function `read(slot, flags, ttlSeconds)` that calls `read` (`BROKEN` when it panics).
-pub(crate) fn reader<F>(env: &Env, read: F) -> napi::Result<RawFunction>
+pub(crate) fn reader<F>(env: &Env, read: F) -> napi::Result<Unknown<'_>>
 where
     F: Fn(u32, u32, f64) -> u32 + 'static,
 {
@@ -46,7 +29,7 @@ where
     // SAFETY: `env` is the live env of this call; `data` is a valid boxed `F` whose
     // ownership passes to the finalizer below (or is reclaimed here when that fails).
     unsafe {
-        let made = sys::napi_create_function(
+        let mut status = sys::napi_create_function(
             env.raw(),
             name.as_ptr().cast(),
             name.len() as isize,
@@ -54,24 +37,18 @@ where
             data.cast(),
             &mut func,
         );
-        if made != sys::Status::napi_ok {
-            drop(Box::from_raw(data));
-            check(made, "napi_create_function")?;
+        if status == sys::Status::napi_ok {
+            let free = Some(free_read::<F> as _);
+            status =
+                sys::napi_add_finalizer(env.raw(), func, data.cast(), free, ptr::null_mut(), ptr::null_mut());
         }
-        let finalized = sys::napi_add_finalizer(
-            env.raw(),
-            func,
-            data.cast(),
-            Some(free_read::<F>),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        );
-        if finalized != sys::Status::napi_ok {
+        if status != sys::Status::napi_ok {
+            // A function made without its finalizer is dropped unused: nothing reads `data`.
             drop(Box::from_raw(data));
-            check(finalized, "napi_add_finalizer")?;
         }
+        napi::check_status!(status, "could not make the read function")?;
+        Ok(Unknown::from_raw_unchecked(env.raw(), func))
     }
-    Ok(RawFunction(func))
 }
 
 unsafe extern "C" fn free_read<F>(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

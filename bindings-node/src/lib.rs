@@ -12,8 +12,6 @@
 //! - **Cold reads wait on a Rust thread**, never on libuv's 4-thread pool, and settle a Promise
 //!   through a threadsafe function when the core answers (at most the cold deadline).
 
-#![allow(clippy::new_without_default)]
-
 mod client;
 mod convert;
 mod fast;

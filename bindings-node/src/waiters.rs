@@ -4,6 +4,8 @@
 //! must never queue behind each other. Starting one costs tens of microseconds, paid only by a
 //! call that is about to wait for the network anyway (warm reads never come here).
 
+use napi::bindgen_prelude::{Object, ToNapiValue};
+use napi::Env;
 use std::sync::{Arc, Mutex};
 
 /// Waiter threads only block on the core and convert results: small stacks.
@@ -29,4 +31,21 @@ pub(crate) fn run<F: FnOnce() + Send + 'static>(job: F) {
             job();
         }
     }
+}
+
+/// A Promise settled by `job`, run on a thread of its own: `settle` turns its result into the
+/// Promise's value on the JS thread (where it may touch what only that thread touches).
+pub(crate) fn promise<'env, R, T, J, S>(env: &'env Env, job: J, settle: S) -> napi::Result<Object<'env>>
+where
+    R: Send + 'static,
+    T: ToNapiValue + 'static,
+    J: FnOnce() -> R + Send + 'static,
+    S: FnOnce(R) -> napi::Result<T> + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<T, Box<dyn FnOnce(Env) -> napi::Result<T> + Send>>()?;
+    run(move || {
+        let r = job();
+        deferred.resolve(Box::new(move |_| settle(r)));
+    });
+    Ok(promise)
 }

@@ -98,6 +98,35 @@ describe('lifecycle', () => {
     await c.close();
   });
 
+  test('an_unchanged_stale_read_is_the_same_object_and_one_fetch_is_converted_once', async () => {
+    const own = await startSim({ kv: { cfg: { value: { models: ['a', 'b'] } } } });
+    const c = new Client({ source: http(`${own.url}/kv/{key}`), ttlSeconds: 0.05 });
+    try {
+      const fresh = await c.get('cfg');
+      await own.fault('/kv/cfg', '500');
+      let stale = c.getSync('cfg');
+      for (let i = 0; i < 300 && stale.error === null; i++) {
+        await sleep(10);
+        stale = c.getSync('cfg');
+      }
+      assert.equal(stale.source, 'stale');
+      assert.equal(stale.error.code, 'UNAVAILABLE');
+      // The fetched data is converted to JS once: the fresh and the stale read share it.
+      assert.equal(stale.value, fresh.value);
+      // The same read (fetch, source and error) is the same object, error included; a failed
+      // refresh (a new error) lands only now and then between two back-to-back reads.
+      const pairs = [];
+      for (let i = 0; i < 20; i++) {
+        pairs.push([c.getSync('cfg'), c.getSync('cfg')]);
+        await sleep(5);
+      }
+      assert.ok(pairs.some(([a, b]) => a === b && a.error !== null), 'no two stale reads were the same object');
+    } finally {
+      await c.close();
+      own.stop();
+    }
+  });
+
   test('close_is_idempotent_bounded_and_cached_values_keep_serving', async () => {
     await sim.fault('/kv/plain', 'hang');
     const c = new Client({ source: http(`${sim.url}/kv/{key}`), ttlSeconds: 0.05 });

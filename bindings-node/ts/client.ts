@@ -3,8 +3,9 @@
  *
  * How a read runs: the client keeps one native *slot* per key (and per prompt or config). A
  * read first asks the core without waiting; when the key is warm the answer is a number (where
- * the value came from, whether it carries an error, the payload's generation) and the JS objects
- * for that generation are reused, so a warm read never crosses threads and creates nothing new.
+ * the value came from and the read's generation, which changes only when the core's read is not
+ * the same read) and the result for that code is reused, so a warm read never crosses threads
+ * and creates nothing new.
  * A cold awaited read waits for the core on a Rust thread of its own and settles its Promise on
  * the JS thread. Fallbacks are produced here, on the JS thread, and only when the core serves
  * one (a fallback function is called only then).
@@ -19,8 +20,8 @@ import {
   InvalidArgumentError,
   PrefetchError,
 } from './errors';
-import { BROKEN, COLD, FAILED, FALLBACK, GEN_SHIFT, HAS_ERROR, native, READ_FALLBACK, READ_WARM_ONLY } from './native';
-import type { PayloadInfo, ReadOutcome } from './native';
+import { BROKEN, COLD, FAILED, FALLBACK, native, READ_FALLBACK, READ_WARM_ONLY } from './native';
+import type { SlotRead } from './native';
 import { Prompt } from './prompt';
 import type { ChatPrompt, PromptBase, TextPrompt } from './prompt';
 import { toSpec } from './sources';
@@ -161,7 +162,6 @@ export interface Change {
 
 const SOURCES: readonly ValueSource[] = ['fresh', 'stale', 'snapshot', 'fallback'];
 const NONE = Symbol('none');
-const CLIENT_OPTIONS_NESTED: ReadonlySet<string> = new Set(['source', 'fleet']);
 
 /** The options of a read that carry its fallback. */
 interface FallbackOptions {
@@ -172,21 +172,20 @@ interface FallbackOptions {
 /** How one kind of read turns the core's answer into its result. */
 interface Kind<D, R> {
   /** The converted form of a payload's data (once per generation). */
-  convert(data: unknown, version: number | null): D;
+  convert(data: unknown): D;
   make(data: D, source: ValueSource, version: number | null, fetchedAt: number, error: FailsoftError | null): R;
   /** The result when the core serves the caller's fallback (produced now, on the JS thread). */
   fallback(s: Slot<D, R>, options: FallbackOptions, error: FailsoftError | null): R;
 }
 
-/** What the JS side keeps per native slot: the conversion of the slot's current generation. */
+/** What the JS side keeps per native slot: its data converted, and the result of its last read. */
 class Slot<D = unknown, R = unknown> {
-  gen = -1;
+  dataGen: number | undefined = undefined;
   data: D | undefined = undefined;
-  version: number | null = null;
-  fetchedAt = NaN;
-  cached: R | undefined = undefined;
-  cachedCode = -1;
-  /** `cached` as a settled Promise, for awaited reads. */
+  /** The result of the read with this code (never a fallback's or a failure's). */
+  code = -1;
+  result: R | undefined = undefined;
+  /** `result` as a settled Promise, for awaited reads. */
   resolved: Promise<R> | undefined = undefined;
   /** The last fallback value given for a prompt and its prompt JSON (checked by the core). */
   fallbackOf: unknown = NONE;
@@ -219,13 +218,13 @@ const PROMPTS: Kind<PromptBase, Prompt> = {
  */
 function fallbackBase(s: Slot<PromptBase, Prompt>, fb: unknown, type: string | undefined): PromptBase {
   const t = type ?? 'text';
-  if (s.fallbackOf !== fb || s.fallbackType !== t || s.fallbackBase === undefined) {
+  if (s.fallbackOf !== fb || s.fallbackType !== t) {
     const data = call(s.key, () => native.fallbackPrompt(s.key, fb, t));
     s.fallbackBase = { data: deepFreeze(data) as PromptBase['data'] };
     s.fallbackOf = fb;
     s.fallbackType = t;
   }
-  return s.fallbackBase;
+  return s.fallbackBase!;
 }
 
 const NO_OPTIONS: FallbackOptions = Object.freeze({});
@@ -237,10 +236,6 @@ function checkPromptFallback(s: Slot<PromptBase, Prompt>, options: PromptOptions
   if (fb === undefined) return false;
   if (typeof fb !== 'function') fallbackBase(s, fb, options?.type);
   return true;
-}
-
-function ttlArg(seconds: number | undefined): number {
-  return seconds === undefined || seconds === null ? NaN : seconds;
 }
 
 function produce<T>(fallback: Fallback<T>): T {
@@ -255,13 +250,11 @@ function typeName(v: unknown): string {
  * The config kind: the core checked a value from the backend against the fallback (every
  * declared field present, with the fallback's JSON type) and hands out its data once per version.
  */
-function configKind<T extends object>(): Kind<Config<T>, Config<T>> {
-  return {
-    fallback: (_s, options) => Object.freeze({ ...(options.fallback as T), isFallback: true }),
-    convert: (data) => Object.freeze({ ...deepFreeze(data as T), isFallback: false }) as Config<T>,
-    make: (config) => config,
-  };
-}
+const CONFIGS: Kind<Config<object>, Config<object>> = {
+  fallback: (_s, options) => Object.freeze({ ...(options.fallback as object), isFallback: true }),
+  convert: (data) => Object.freeze({ ...deepFreeze(data as object), isFallback: false }),
+  make: (config) => config,
+};
 
 /**
  * A cache over one source that keeps serving when the source fails (SPEC §2–5).
@@ -279,14 +272,14 @@ export class Client {
   #read: (slot: number, flags: number, ttlSeconds: number) => number;
   #values = new Map<string, Slot<unknown, Value>>();
   #prompts = new Map<string, Slot<PromptBase, Prompt>>();
-  #configs = new Map<string, Slot>();
+  #configs = new Map<number, Slot>();
   #configsByFallback = new WeakMap<object, Map<string, Slot>>();
 
   constructor(options: ClientOptions) {
     if (options === null || typeof options !== 'object') {
       throw new InvalidArgumentError('the client options must be an object with a `source`');
     }
-    const spec = toSpec(options, CLIENT_OPTIONS_NESTED);
+    const spec = toSpec(options);
     this.#native = call('', () => new native.NativeClient(spec));
     this.#read = this.#native.reader();
   }
@@ -300,7 +293,7 @@ export class Client {
     try {
       const s = this.#valueSlot(key);
       const flags = options !== undefined && options.fallback !== undefined ? READ_FALLBACK : 0;
-      return this.#awaited(s, flags, ttlArg(options?.ttlSeconds), true, options ?? NO_OPTIONS) as Promise<Value<T>>;
+      return this.#awaited(s, flags, options?.ttlSeconds ?? NaN, true, options ?? NO_OPTIONS) as Promise<Value<T>>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -314,8 +307,8 @@ export class Client {
   getSync<T = unknown>(key: string, options?: GetOptions<T>): Value<T> {
     const s = this.#valueSlot(key);
     const hasFallback = options !== undefined && options.fallback !== undefined;
-    const code = this.#read(s.id, hasFallback ? READ_FALLBACK : 0, ttlArg(options?.ttlSeconds));
-    return this.#answer(s, code, undefined, options ?? NO_OPTIONS) as Value<T>;
+    const code = this.#read(s.id, hasFallback ? READ_FALLBACK : 0, options?.ttlSeconds ?? NaN);
+    return this.#answer(s, code, options ?? NO_OPTIONS) as Value<T>;
   }
 
   /**
@@ -330,7 +323,7 @@ export class Client {
     try {
       const s = this.#promptSlot(name, options);
       const flags = checkPromptFallback(s, options) ? READ_FALLBACK : 0;
-      return this.#awaited(s, flags, ttlArg(options?.cacheTtlSeconds), true, options ?? NO_OPTIONS);
+      return this.#awaited(s, flags, options?.cacheTtlSeconds ?? NaN, true, options ?? NO_OPTIONS);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -345,8 +338,8 @@ export class Client {
   getPromptSync(name: string, options?: PromptOptions<unknown>): Prompt {
     const s = this.#promptSlot(name, options);
     const flags = checkPromptFallback(s, options) ? READ_FALLBACK : 0;
-    const code = this.#read(s.id, flags, ttlArg(options?.cacheTtlSeconds));
-    return this.#answer(s, code, undefined, options ?? NO_OPTIONS);
+    const code = this.#read(s.id, flags, options?.cacheTtlSeconds ?? NaN);
+    return this.#answer(s, code, options ?? NO_OPTIONS);
   }
 
   /**
@@ -365,7 +358,7 @@ export class Client {
         throw new InvalidArgumentError('getOrCreateConfig needs a `fallback` object declaring the fields');
       }
       const s = this.#configSlot(fallback, options.env, options.version) as Slot<Config<T>, Config<T>>;
-      return this.#awaited(s, READ_FALLBACK, ttlArg(options.ttlSeconds), options.create ?? true, options);
+      return this.#awaited(s, READ_FALLBACK, options.ttlSeconds ?? NaN, options.create ?? true, options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -381,10 +374,9 @@ export class Client {
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
       throw new InvalidArgumentError('prefetch takes a list of keys (strings)');
     }
-    const report = await call('', () => this.#native.prefetch([...keys], ttlArg(options.deadlineSeconds)));
+    const report = await call('', () => this.#native.prefetch([...keys], options.deadlineSeconds ?? NaN));
     if (report.failures.length === 0) return;
-    const failures: Record<string, FailsoftError> = {};
-    for (const f of report.failures) failures[f.key] = errorFromInfo(f.error);
+    const failures = Object.fromEntries(report.failures.map((f) => [f.key, errorFromInfo(f.error)]));
     throw new PrefetchError(report.message, failures, report.succeeded);
   }
 
@@ -419,8 +411,8 @@ export class Client {
    * fresh and every process is told; one of them fetches), else in this process.
    */
   async invalidate(key: string): Promise<void> {
-    const failed = (await this.#native.invalidate(key)) as [string, string] | null;
-    if (failed) throw errorFromInfo({ code: failed[0] as never, key, message: failed[1] });
+    const failed = await this.#native.invalidate(key);
+    if (failed) throw errorFromInfo({ ...failed, key });
   }
 
   /**
@@ -486,26 +478,21 @@ export class Client {
   }
 
   #configSlot(fallback: object, env: string | undefined, version: string | number | undefined): Slot {
-    const v = version === undefined || version === null ? undefined : String(version);
+    const v = version?.toString();
     const id = `${env ?? ''}\0${v ?? ''}`;
     let byKey = this.#configsByFallback.get(fallback);
-    let s = byKey?.get(id);
-    if (s !== undefined) return s;
-    // A new fallback object with the same fields (an object literal per call) shares the slot.
-    const text = `${id}\0${JSON.stringify(fallback)}`;
-    s = this.#configs.get(text);
+    if (byKey === undefined) this.#configsByFallback.set(fallback, (byKey = new Map()));
+    let s = byKey.get(id);
     if (s === undefined) {
+      // A new fallback object with the same fields (an object literal per call) gets the same
+      // native slot (the addon keeps one per key and fields), and so the same JS one.
       const fields = JSON.parse(JSON.stringify(fallback)) as Record<string, unknown>;
       // Errors name the key as the core writes it (the slot's own key is for bug reports only).
       const slot = call('', () => this.#native.configSlot(env, v, fields));
-      s = new Slot(slot, 'config', configKind()) as Slot;
-      this.#configs.set(text, s);
+      s = this.#configs.get(slot) ?? new Slot(slot, 'config', CONFIGS);
+      this.#configs.set(slot, s);
+      byKey.set(id, s);
     }
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.#configsByFallback.set(fallback, byKey);
-    }
-    byKey.set(id, s);
     return s;
   }
 
@@ -515,49 +502,30 @@ export class Client {
    */
   #awaited<D, R>(s: Slot<D, R>, flags: number, ttl: number, create: boolean, options: FallbackOptions): Promise<R> {
     const code = this.#read(s.id, flags | READ_WARM_ONLY, ttl);
-    if (code === s.cachedCode) return (s.resolved ??= Promise.resolve(s.cached as R));
-    if (code !== COLD) return Promise.resolve(this.#answer(s, code, undefined, options));
+    if (code === s.code) return (s.resolved ??= Promise.resolve(s.result as R));
+    if (code !== COLD) return Promise.resolve(this.#answer(s, code, options));
     return this.#native
       .readWait(s.id, (flags & READ_FALLBACK) !== 0, ttl, create)
-      .then((out) => this.#answer(s, out.code, out, options));
+      .then((read) => this.#answer(s, read.code, options, read));
   }
 
   /**
-   * The result of a read: `code` from the native read, `out` the whole answer of an awaited cold
-   * read (the slot may have moved on by the time it settles, so it is used as it is).
+   * The result of a read: `code` from the native read; `read` the whole answer of an awaited
+   * cold read, else the slot's last read is asked for when the code is not the last result's.
    */
-  #answer<D, R>(s: Slot<D, R>, code: number, out: ReadOutcome | undefined, options: FallbackOptions): R {
-    const src = code & 7;
-    if (src === BROKEN) throw new Error(`failsoft: the native read of ${s.key} failed (a bug: please report it)`);
-    if (src === FAILED) throw errorFromInfo(out ? out.error! : this.#native.slotError(s.id)!);
-    const error = code & HAS_ERROR ? errorFromInfo(out ? out.error! : this.#native.slotError(s.id)!) : null;
-    if (src === FALLBACK) return s.kind.fallback(s, options, error);
-    const gen = code >>> GEN_SHIFT;
-    if (gen !== s.gen) {
-      // A cold read's answer comes with its payload; a sync read may have moved the slot to a
-      // newer generation meanwhile, and an older one never replaces it.
-      if (out !== undefined && s.gen !== -1 && gen < s.gen) {
-        const p = out.payload as PayloadInfo;
-        const version = p.version ?? null;
-        return s.kind.make(s.kind.convert(p.data, version), SOURCES[src], version, now() - p.age, error);
-      }
-      const p = out !== undefined ? (out.payload as PayloadInfo) : (this.#native.slotPayload(s.id) as PayloadInfo);
-      const version = p.version ?? null;
-      s.data = s.kind.convert(p.data, version);
-      s.version = version;
-      s.fetchedAt = now() - p.age;
-      s.gen = gen;
-      s.cached = undefined;
-      s.cachedCode = -1;
-      s.resolved = undefined;
+  #answer<D, R>(s: Slot<D, R>, code: number, options: FallbackOptions, read?: SlotRead): R {
+    if (code === s.code) return s.result as R;
+    if (code === BROKEN) throw new Error(`failsoft: the native read of ${s.key} failed (a bug: please report it)`);
+    const r = read ?? this.#native.slotRead(s.id, s.dataGen);
+    const error = r.error ? errorFromInfo(r.error) : null;
+    if (code === FAILED) throw error;
+    if (code === FALLBACK) return s.kind.fallback(s, options, error);
+    if (r.dataGen !== s.dataGen) {
+      s.data = s.kind.convert(r.data);
+      s.dataGen = r.dataGen;
     }
-    if (error === null && code === s.cachedCode) return s.cached as R;
-    const r = s.kind.make(s.data as D, SOURCES[src], s.version, s.fetchedAt, error);
-    if (error === null) {
-      s.cached = r;
-      s.cachedCode = code;
-      s.resolved = undefined;
-    }
-    return r;
+    s.code = code;
+    s.resolved = undefined;
+    return (s.result = s.kind.make(s.data as D, SOURCES[code & 7], r.version ?? null, now() - r.age, error));
   }
 }

@@ -59,41 +59,37 @@ function kindClass<C extends ErrorCode>(code: C, name: string) {
   return named(cls, name);
 }
 
-type ErrorClass = new (message: string, details?: ErrorDetails) => FailsoftError;
+// One class per core kind, named by the spelling rule of the core's `failsoft::error` docs (the
+// kind's name + `Error`).
 
-/**
- * One class per core kind, by code, named by the spelling rule of the core's `failsoft::error`
- * docs (the kind's name + `Error`).
- */
-const CLASSES = {
-  /** The key does not exist at the source (HTTP 404; a missing prompt, label, env or version). */
-  NOT_FOUND: kindClass('NOT_FOUND', 'NotFoundError'),
-  /** The source refused the credentials (HTTP 401/403). */
-  UNAUTHORIZED: kindClass('UNAUTHORIZED', 'UnauthorizedError'),
-  /** The deadline passed before an answer arrived. */
-  TIMEOUT: kindClass('TIMEOUT', 'TimeoutError'),
-  /** Connection refused or reset, DNS failure, HTTP 429 or 5xx. */
-  UNAVAILABLE: kindClass('UNAVAILABLE', 'UnavailableError'),
-  /** The answer could not be parsed, had the wrong shape, or was over the size cap. */
-  INVALID_RESPONSE: kindClass('INVALID_RESPONSE', 'InvalidResponseError'),
-  /** The caller passed something that cannot work (bad option, bad key, strict template miss). */
-  INVALID_ARGUMENT: kindClass('INVALID_ARGUMENT', 'InvalidArgumentError'),
-} as const satisfies Record<ErrorCode, ErrorClass>;
+/** The key does not exist at the source (HTTP 404; a missing prompt, label, env or version). */
+export const NotFoundError = kindClass('NOT_FOUND', 'NotFoundError');
+export type NotFoundError = InstanceType<typeof NotFoundError>;
+/** The source refused the credentials (HTTP 401/403). */
+export const UnauthorizedError = kindClass('UNAUTHORIZED', 'UnauthorizedError');
+export type UnauthorizedError = InstanceType<typeof UnauthorizedError>;
+/** The deadline passed before an answer arrived. */
+export const TimeoutError = kindClass('TIMEOUT', 'TimeoutError');
+export type TimeoutError = InstanceType<typeof TimeoutError>;
+/** Connection refused or reset, DNS failure, HTTP 429 or 5xx. */
+export const UnavailableError = kindClass('UNAVAILABLE', 'UnavailableError');
+export type UnavailableError = InstanceType<typeof UnavailableError>;
+/** The answer could not be parsed, had the wrong shape, or was over the size cap. */
+export const InvalidResponseError = kindClass('INVALID_RESPONSE', 'InvalidResponseError');
+export type InvalidResponseError = InstanceType<typeof InvalidResponseError>;
+/** The caller passed something that cannot work (bad option, bad key, strict template miss). */
+export const InvalidArgumentError = kindClass('INVALID_ARGUMENT', 'InvalidArgumentError');
+export type InvalidArgumentError = InstanceType<typeof InvalidArgumentError>;
 
-export const {
+/** The class of each code. */
+const CLASSES: Record<ErrorCode, new (message: string, details?: ErrorDetails) => FailsoftError> = {
   NOT_FOUND: NotFoundError,
   UNAUTHORIZED: UnauthorizedError,
   TIMEOUT: TimeoutError,
   UNAVAILABLE: UnavailableError,
   INVALID_RESPONSE: InvalidResponseError,
   INVALID_ARGUMENT: InvalidArgumentError,
-} = CLASSES;
-export type NotFoundError = InstanceType<typeof NotFoundError>;
-export type UnauthorizedError = InstanceType<typeof UnauthorizedError>;
-export type TimeoutError = InstanceType<typeof TimeoutError>;
-export type UnavailableError = InstanceType<typeof UnavailableError>;
-export type InvalidResponseError = InstanceType<typeof InvalidResponseError>;
-export type InvalidArgumentError = InstanceType<typeof InvalidArgumentError>;
+};
 
 /**
  * `prefetch` could not fetch every key. `failures` maps each failed key to its error, `succeeded`
@@ -130,10 +126,7 @@ export function toFailsoftError(e: unknown, key = ''): unknown {
   const code = (e as { code?: unknown }).code;
   const cls = typeof code === 'string' ? CLASSES[code as ErrorCode] : undefined;
   if (cls) return new cls(e.message, { key });
-  if (code === 'InvalidArg' || code === 'ObjectExpected' || code === 'StringExpected' || code === 'NumberExpected') {
-    return new InvalidArgumentError(e.message, { key });
-  }
-  return e;
+  return code === 'InvalidArg' || /Expected$/.test(String(code)) ? new InvalidArgumentError(e.message, { key }) : e;
 }
 
 /** @internal Runs a native call, rethrowing its errors as `FailsoftError`s about `key`. */

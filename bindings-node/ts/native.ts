@@ -14,14 +14,7 @@
  */
 import type * as Binding from '../binding';
 
-export type {
-  ChatOutcome,
-  ErrorInfo,
-  PayloadInfo,
-  PrefetchReport,
-  ReadOutcome,
-  StreamStep,
-} from '../binding';
+export type { ChatOutcome, ErrorInfo, SlotRead, StreamStep } from '../binding';
 
 /** glibc or musl: Node's report names the glibc it runs on, and nothing on musl. */
 function isMusl(): boolean {
@@ -44,21 +37,16 @@ function isNotFound(e: unknown, request: string): boolean {
 
 function load(): typeof Binding {
   const explicit = process.env.FAILSOFT_NODE_ADDON;
-  if (explicit) {
-    try {
-      return require(explicit) as typeof Binding;
-    } catch (e) {
-      throw new Error(`failsoft: FAILSOFT_NODE_ADDON=${explicit} could not be loaded: ${(e as Error).message}`);
-    }
-  }
-  const candidates = ['../failsoft.node', `failsoft-${platformKey()}`];
+  const candidates = explicit ? [explicit] : ['../failsoft.node', `failsoft-${platformKey()}`];
   for (const request of candidates) {
     try {
       return require(request) as typeof Binding;
     } catch (e) {
-      // A missing candidate is expected; one that is present but broken is the error to report.
-      if (!isNotFound(e, request)) {
-        throw new Error(`failsoft: the native addon ${request} could not be loaded: ${(e as Error).message}`);
+      // A missing candidate is expected; one that is present but broken, or the one named, is
+      // the error to report.
+      if (explicit || !isNotFound(e, request)) {
+        const what = explicit ? `FAILSOFT_NODE_ADDON=${explicit}` : `the native addon ${request}`;
+        throw new Error(`failsoft: ${what} could not be loaded: ${(e as Error).message}`);
       }
     }
   }
@@ -79,13 +67,9 @@ export const native: typeof Binding = load();
 /** @internal */ export const READ_FALLBACK = 1;
 /** @internal */ export const READ_WARM_ONLY = 2;
 
-// A read code: where the answer came from in bits 0-2, HAS_ERROR, then the payload generation.
-/** @internal */ export const FRESH = 0;
-/** @internal */ export const STALE = 1;
-/** @internal */ export const SNAPSHOT = 2;
+// A read code: where the answer came from in bits 0-2 (fresh, stale, snapshot: 0-2, and these),
+// then the read's generation.
 /** @internal */ export const FALLBACK = 3;
 /** @internal */ export const FAILED = 4;
 /** @internal */ export const COLD = 5;
 /** @internal A call that could not run (a bug): never an answer about the key. */ export const BROKEN = 7;
-/** @internal */ export const HAS_ERROR = 8;
-/** @internal */ export const GEN_SHIFT = 4;

@@ -14,28 +14,24 @@ import type {
   LangchainOptions,
   Variables,
 } from './template';
-import { now } from './value';
+import { ReadResult } from './value';
 import type { ValueSource } from './value';
 
 export type PromptType = 'text' | 'chat';
 
-/** @internal The core's prompt JSON, frozen, with the variables computed on first use. */
+/**
+ * @internal The core's prompt JSON (the fields of `Prompt` that come from the source, and
+ * `commit_message`), frozen, with the variables computed on first use.
+ */
 export interface PromptBase {
-  readonly data: {
-    readonly name: string;
-    readonly version: number;
-    readonly type: PromptType;
-    readonly prompt: string | readonly ChatItem[];
-    readonly config: Readonly<Record<string, unknown>>;
-    readonly labels: readonly string[];
-    readonly tags: readonly string[];
+  readonly data: Pick<Prompt, 'name' | 'version' | 'type' | 'prompt' | 'config' | 'labels' | 'tags'> & {
     readonly commit_message?: string | null;
   };
   variables?: readonly string[];
 }
 
 /** A prompt read from the source, the snapshot, or built from a fallback. */
-export class Prompt {
+export class Prompt extends ReadResult {
   readonly name: string;
   /** The prompt's version; 0 for a fallback. */
   readonly version: number;
@@ -46,17 +42,11 @@ export class Prompt {
   readonly labels: readonly string[];
   readonly tags: readonly string[];
   readonly commitMessage: string | null;
-  /** `fresh`, `stale`, `snapshot` or `fallback`. */
-  readonly source: ValueSource;
-  /** True when the caller's fallback was served. */
-  readonly isFallback: boolean;
-  /** Why the prompt is not fresh from the backend, when a fetch failed. */
-  readonly error: FailsoftError | null;
   #base: PromptBase;
-  #fetchedAt: number;
 
   /** @internal */
   constructor(base: PromptBase, source: ValueSource, fetchedAt: number, error: FailsoftError | null) {
+    super(source, fetchedAt, error);
     const d = base.data;
     this.name = d.name;
     this.version = d.version;
@@ -66,28 +56,15 @@ export class Prompt {
     this.labels = d.labels;
     this.tags = d.tags;
     this.commitMessage = d.commit_message ?? null;
-    this.source = source;
-    this.isFallback = source === 'fallback';
-    this.error = error;
     this.#base = base;
-    this.#fetchedAt = fetchedAt;
-  }
-
-  /** Seconds since the prompt was fetched; `null` for a fallback. */
-  get ageSeconds(): number | null {
-    return Number.isNaN(this.#fetchedAt) ? null : Math.max(0, now() - this.#fetchedAt);
   }
 
   /** The variables the prompt uses, in first-appearance order. */
   get variables(): readonly string[] {
-    const b = this.#base;
-    if (b.variables === undefined) {
-      const p = this.prompt;
-      b.variables = Object.freeze(
-        typeof p === 'string' ? native.textVariables(p) : native.chatVariables(p as ChatItem[]),
-      );
-    }
-    return b.variables;
+    const p = this.prompt;
+    return (this.#base.variables ??= Object.freeze(
+      typeof p === 'string' ? native.textVariables(p) : native.chatVariables(p as ChatItem[]),
+    ));
   }
 
   /**
@@ -117,23 +94,6 @@ export class Prompt {
     return call(this.name, () =>
       native.langchainPrompt(this.prompt, options.variables ?? {}, options.placeholders ?? {}),
     );
-  }
-
-  toJSON(): object {
-    return {
-      name: this.name,
-      version: this.version,
-      type: this.type,
-      prompt: this.prompt,
-      config: this.config,
-      labels: this.labels,
-      tags: this.tags,
-      commitMessage: this.commitMessage,
-      source: this.source,
-      isFallback: this.isFallback,
-      ageSeconds: this.ageSeconds,
-      error: this.error && { code: this.error.code, key: this.error.key, message: this.error.message },
-    };
   }
 }
 

@@ -76,19 +76,16 @@ function snake(name: string): string {
 }
 
 /**
- * @internal The options JSON of the core's `ClientSpec`: option and source names snake_cased,
- * `undefined` dropped, everything else passed as is (the core names what it does not know).
+ * @internal The options JSON of the core's `ClientSpec`: option names, and those of `source`
+ * and `fleet`, snake_cased, `undefined` dropped, everything else passed as is (the core names
+ * what it does not know).
  */
-export function toSpec(options: object, nested: ReadonlySet<string>): Record<string, unknown> {
+export function toSpec(options: object, nested = true): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    out[snake(name)] =
-      nested.has(name) && value !== null && typeof value === 'object' && !Array.isArray(value)
-        ? toSpec(value, NONE)
-        : value;
+    const isNested = nested && (name === 'source' || name === 'fleet') && !Array.isArray(value);
+    out[snake(name)] = isNested && value !== null && typeof value === 'object' ? toSpec(value, false) : value;
   }
   return out;
 }
-
-const NONE: ReadonlySet<string> = new Set();

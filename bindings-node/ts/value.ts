@@ -24,29 +24,20 @@ export function deepFreeze<T>(v: T): T {
   return v;
 }
 
-/**
- * The result of `Client.get` / `Client.getSync`. The value is read-only when it comes from the
- * cache (fresh, stale or snapshot); a fallback is the caller's own object.
- */
-export class Value<T = unknown> {
-  /** The data. */
-  readonly value: T;
+/** What every read's result says besides its data: where it came from, its error, its age. */
+export abstract class ReadResult {
   /** `fresh`, `stale`, `snapshot` or `fallback`. */
   readonly source: ValueSource;
   /** True when the caller's fallback was served. */
   readonly isFallback: boolean;
-  /** The source's version of the data, when it has one. */
-  readonly version: number | null;
-  /** Why the value is not fresh from the backend, when a fetch failed. */
+  /** Why the result is not fresh from the backend, when a fetch failed. */
   readonly error: FailsoftError | null;
   #fetchedAt: number;
 
   /** @internal */
-  constructor(value: T, source: ValueSource, version: number | null, fetchedAt: number, error: FailsoftError | null) {
-    this.value = value;
+  constructor(source: ValueSource, fetchedAt: number, error: FailsoftError | null) {
     this.source = source;
     this.isFallback = source === 'fallback';
-    this.version = version;
     this.error = error;
     this.#fetchedAt = fetchedAt;
   }
@@ -56,14 +47,27 @@ export class Value<T = unknown> {
     return Number.isNaN(this.#fetchedAt) ? null : Math.max(0, now() - this.#fetchedAt);
   }
 
+  /** The public fields, `ageSeconds`, and the error as `{code, key, message}`. */
   toJSON(): object {
-    return {
-      value: this.value,
-      source: this.source,
-      isFallback: this.isFallback,
-      version: this.version,
-      ageSeconds: this.ageSeconds,
-      error: this.error && { code: this.error.code, key: this.error.key, message: this.error.message },
-    };
+    const e = this.error;
+    return { ...this, ageSeconds: this.ageSeconds, error: e && { code: e.code, key: e.key, message: e.message } };
+  }
+}
+
+/**
+ * The result of `Client.get` / `Client.getSync`. The value is read-only when it comes from the
+ * cache (fresh, stale or snapshot); a fallback is the caller's own object.
+ */
+export class Value<T = unknown> extends ReadResult {
+  /** The data. */
+  readonly value: T;
+  /** The source's version of the data, when it has one. */
+  readonly version: number | null;
+
+  /** @internal */
+  constructor(value: T, source: ValueSource, version: number | null, fetchedAt: number, error: FailsoftError | null) {
+    super(source, fetchedAt, error);
+    this.value = value;
+    this.version = version;
   }
 }
