@@ -5,10 +5,12 @@
 
 use crate::convert::{from_py, to_plain};
 use crate::errors::{error_object, to_pyerr};
-use failsoft::llm::{Api, Attempt, ChatError, ChatStream, Front, FrontCall, ServedBy, StreamProgress};
+use failsoft::llm::{
+    Api, Attempt, CallOptions, ChatError, ChatStream, Front, LlmClient, ServedBy, StreamProgress,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde_json::{json, Value as Json};
 use std::sync::{Mutex, MutexGuard};
 
@@ -52,14 +54,19 @@ fn attempts<'py>(py: Python<'py>, list: &[Attempt]) -> PyResult<Bound<'py, PyLis
     PyList::new(py, list.iter().map(|a| instance(py, cls, json!(a))).collect::<PyResult<Vec<_>>>()?)
 }
 
-/// The exception of a call no target answered: the last error's class, with `.attempts`.
-fn chat_error(py: Python<'_>, e: &ChatError) -> PyErr {
+/// The exception of an LLM call: the error's class, with `.attempts` (every attempt so far).
+fn llm_error(py: Python<'_>, e: &failsoft::Error, list: &[Attempt]) -> PyErr {
     let build = || -> PyResult<PyErr> {
-        let obj = error_object(py, &e.error)?;
-        obj.setattr("attempts", attempts(py, &e.attempts)?)?;
+        let obj = error_object(py, e)?;
+        obj.setattr("attempts", attempts(py, list)?)?;
         Ok(PyErr::from_value(obj))
     };
     build().unwrap_or_else(|failed| failed)
+}
+
+/// The exception of a call no target answered: the last error's class, with every attempt.
+fn chat_error(py: Python<'_>, e: ChatError) -> PyErr {
+    llm_error(py, &e.error, &e.attempts)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,16 +94,10 @@ pub struct PyFront {
 }
 
 impl PyFront {
-    fn call(
-        &self,
-        py: Python<'_>,
-        call: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<(failsoft::llm::LlmClient, FrontCall)> {
-        let call = match call {
-            Some(c) => FrontCall::from_value(from_py(c, "call options")?),
-            None => Ok(FrontCall::default()),
-        };
-        call.and_then(|c| Ok((self.core.client(&c)?, c))).map_err(|e| to_pyerr(py, &e))
+    /// The core client and options of a call given its options (`None`: none).
+    fn call(&self, py: Python<'_>, call: Option<&Bound<'_, PyAny>>) -> PyResult<(LlmClient, CallOptions)> {
+        let call = call.map(|c| from_py(c, "call options")).transpose()?;
+        self.core.call(call.unwrap_or(Json::Null)).map_err(|e| to_pyerr(py, &e))
     }
 }
 
@@ -134,15 +135,9 @@ impl PyFront {
     ) -> PyResult<ChatOutcome<'py>> {
         let (client, _) = self.call(py, call)?;
         let request = from_py(request, "request")?;
-        match py.detach(|| client.chat(&request)) {
-            Ok(r) => Ok((
-                to_plain(py, &r.completion)?,
-                served_by(py, &r.served_by)?,
-                r.is_fallback,
-                attempts(py, &r.attempts)?,
-            )),
-            Err(e) => Err(chat_error(py, &e)),
-        }
+        let r = py.detach(|| client.chat(&request)).map_err(|e| chat_error(py, e))?;
+        let (by, list) = (served_by(py, &r.served_by)?, attempts(py, &r.attempts)?);
+        Ok((to_plain(py, &r.completion)?, by, r.is_fallback, list))
     }
 
     /// Opens a stream (falling over until a first chunk arrived), with the GIL released.
@@ -155,12 +150,8 @@ impl PyFront {
     ) -> PyResult<PyChatStream> {
         let (client, call) = self.call(py, call)?;
         let request = from_py(request, "request")?;
-        match py.detach(|| client.chat_stream_with(&request, call.options())) {
-            Ok(stream) => {
-                Ok(PyChatStream { progress: Mutex::new(stream.progress()), stream: Mutex::new(Some(stream)) })
-            }
-            Err(e) => Err(chat_error(py, &e)),
-        }
+        let stream = py.detach(|| client.chat_stream_with(&request, call)).map_err(|e| chat_error(py, e))?;
+        Ok(PyChatStream { progress: Mutex::new(stream.progress()), stream: Mutex::new(Some(stream)) })
     }
 }
 
@@ -183,12 +174,6 @@ pub struct PyChatStream {
     progress: Mutex<StreamProgress>,
 }
 
-impl PyChatStream {
-    fn progress(&self) -> MutexGuard<'_, StreamProgress> {
-        lock(&self.progress)
-    }
-}
-
 #[pymethods]
 impl PyChatStream {
     fn __iter__(slf: Py<Self>) -> Py<Self> {
@@ -203,19 +188,11 @@ impl PyChatStream {
             Some((stream.next(), stream.progress()))
         });
         let Some((item, progress)) = step else { return Ok(None) };
+        let chunk = item.transpose().map_err(|e| llm_error(py, &e, &progress.attempts));
         let is_restart = progress.is_restart;
-        *self.progress() = progress;
-        match item {
-            None => Ok(None),
-            Some(Ok(chunk)) => {
-                classes(py)?.chunk.bind(py).call1((to_plain(py, &chunk)?, is_restart)).map(Some)
-            }
-            Some(Err(e)) => {
-                let err = to_pyerr(py, &e);
-                err.value(py).setattr("attempts", self.attempts(py)?)?;
-                Err(err)
-            }
-        }
+        *lock(&self.progress) = progress;
+        let Some(chunk) = chunk? else { return Ok(None) };
+        classes(py)?.chunk.bind(py).call1((to_plain(py, &chunk)?, is_restart)).map(Some)
     }
 
     /// Closes the connection; idempotent, never waits for the server.
@@ -234,47 +211,46 @@ impl PyChatStream {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let shown = |b: bool| if b { "True" } else { "False" };
-        let (done, incomplete) = (self.progress().done, self.progress().incomplete);
-        let by = self.served_by(py)?.repr()?;
-        Ok(format!("Stream(served_by={by}, done={}, incomplete={})", shown(done), shown(incomplete)))
+        let shown = (self.served_by(py)?, self.done(), self.incomplete());
+        let text = PyString::new(py, "Stream(served_by={!r}, done={!r}, incomplete={!r})");
+        text.call_method1("format", shown)?.extract()
     }
 
     /// Whether a target other than the primary is streaming.
     #[getter]
     fn is_fallback(&self) -> bool {
-        self.progress().is_fallback
+        lock(&self.progress).is_fallback
     }
 
     /// The target streaming now (after a restart, the one that took over).
     #[getter]
     fn served_by<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let by = self.progress().served_by.clone();
+        let by = lock(&self.progress).served_by.clone();
         served_by(py, &by)
     }
 
     /// Every attempt of the call so far, broken streams included, the streaming one last.
     #[getter]
     fn attempts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = self.progress().attempts.clone();
+        let list = lock(&self.progress).attempts.clone();
         attempts(py, &list)
     }
 
     /// How many times the stream restarted after a break.
     #[getter]
     fn restarts(&self) -> u32 {
-        self.progress().restarts
+        lock(&self.progress).restarts
     }
 
     /// True once the stream ended with an error before the server's end.
     #[getter]
     fn incomplete(&self) -> bool {
-        self.progress().incomplete
+        lock(&self.progress).incomplete
     }
 
     /// True once the stream ended complete (``[DONE]``, or a close after the finish reason).
     #[getter]
     fn done(&self) -> bool {
-        self.progress().done
+        lock(&self.progress).done
     }
 }
