@@ -186,7 +186,7 @@ fn racing_writers_never_move_the_shared_version_backwards_and_flushall_is_writte
     std::thread::sleep(Duration::from_millis(300));
     redis.cmd(&["FLUSHALL"]);
     x.invalidate(&k).unwrap_or(()); // the store is empty: this only asks x to refresh
-                                    // The counter is bumped just after the write lands, so wait for both.
+    // The counter is bumped just after the write lands, so wait for both.
     let restored = || x.status().fleet.unwrap().restored >= 1;
     assert!(
         poll_until(Duration::from_secs(3), || !redis.keys("failsoft:v1:*:e").is_empty() && restored()),
