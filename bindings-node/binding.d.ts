@@ -2,15 +2,15 @@
 /* eslint-disable */
 
 /**
- * A streaming chat completion: `open()` falls over up to the first chunk, then `next()` reads
+ * A streaming chat completion: `open(request)` falls over up to the first chunk, then `next()` reads
  * one chunk at a time, as it arrives.
  */
 export declare class NativeChatStream {
   /**
-   * `LlmClient::chat_stream` on a waiter thread: settles once the first chunk arrived (with
-   * who serves it; `completion` is none) or every target failed (`error`, `attempts`).
+   * `LlmClient::chat_stream` on a waiter thread: settles once the first chunk arrived (its
+   * `report` the stream's progress) or every target failed (`error`; `report`'s attempts).
    */
-  open(): Promise<ChatOutcome>
+  open(request: any): Promise<ChatOutcome>
   /** The next chunk, read on a waiter thread (one `next()` at a time). */
   next(): Promise<StreamStep>
   /**
@@ -95,10 +95,10 @@ export declare class NativeFront {
    */
   chat(request: any, call?: any | undefined | null): Promise<ChatOutcome>
   /**
-   * A streaming call, not started yet: `open()` starts it. `call` as for `chat`, plus
+   * A streaming call, not started yet: `open(request)` starts it. `call` as for `chat`, plus
    * `stream_recovery`.
    */
-  stream(request: any, call?: any | undefined | null): NativeChatStream
+  stream(call?: any | undefined | null): NativeChatStream
 }
 
 /** An API with core's defaults applied (`OPENAI_BASE_URL`, `OPENAI_API_KEY`). */
@@ -107,15 +107,19 @@ export interface ApiInfo {
   apiKey?: string
 }
 
-/** The answer of a chat call: the completion and who served it, or the error and every attempt. */
+/**
+ * The answer of a chat call, or of opening a stream: the completion (none for a stream) and
+ * who served it, or the error.
+ */
 export interface ChatOutcome {
-  /** The server's JSON, untouched (none when the call failed). */
+  /** The server's JSON, untouched (none when the call failed, and for a stream). */
   completion?: any
-  /** Core's `ServedBy`: `{index, model, base_url}`. */
-  servedBy?: any
-  isFallback: boolean
-  attempts: Array<any>
   error?: ErrorInfo
+  /**
+   * Core's `{served_by, is_fallback, attempts}` (a stream's whole `StreamProgress`); only
+   * `{attempts}` when no target answered.
+   */
+  report: any
 }
 
 /** The variable names a chat prompt's messages use, in first-appearance order. */
@@ -188,19 +192,15 @@ export interface SlotRead {
   error?: ErrorInfo
 }
 
-/** One step of a stream: a chunk, the end (`done`), or the error that ended it (incomplete). */
+/**
+ * One step of a stream: a chunk, the end (neither a chunk nor an error), or the error that
+ * ended it (incomplete).
+ */
 export interface StreamStep {
   chunk?: any
-  done: boolean
   error?: ErrorInfo
-  /** The chunk is the first of a restarted attempt (`streamRecovery: 'restart'`). */
-  restart: boolean
-  /** Restarts so far. */
-  restarts: number
-  /** After a restart or at the end: who serves the stream now, and every attempt. */
-  servedBy?: any
-  isFallback: boolean
-  attempts?: Array<any>
+  /** Core's `StreamProgress` after the step; none once the stream was closed. */
+  progress?: any
 }
 
 /** The variable names a text template uses, in first-appearance order. */

@@ -18,11 +18,11 @@
  */
 import { inspect } from 'node:util';
 
-import { errorFromInfo, FailsoftError, InvalidArgumentError, toFailsoftError } from './errors';
+import { call, errorFromInfo, FailsoftError, InvalidArgumentError } from './errors';
 import type { ErrorCode } from './errors';
 import { native } from './native';
 import type { FleetOptions } from './client';
-import type { ChatOutcome, ErrorInfo } from './native';
+import type { ErrorInfo } from './native';
 
 /** Where an OpenAI-compatible API lives. */
 export interface OpenAICompatibleClientOptions {
@@ -48,7 +48,7 @@ export class OpenAICompatibleClient {
   readonly timeout: number | undefined;
 
   constructor(options: OpenAICompatibleClientOptions = {}) {
-    const api = call(() => native.llmApi(toCore(options)));
+    const api = call('', () => native.llmApi(toCore(options)));
     this.baseURL = api.baseUrl;
     this.timeout = options.timeout;
     keys.set(this, api.apiKey ?? undefined);
@@ -288,15 +288,6 @@ function toCore(v: unknown): unknown {
   return out;
 }
 
-/** A native call, its error as a `FailsoftError`. */
-function call<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw toFailsoftError(e);
-  }
-}
-
 /**
  * An OpenAI-compatible client whose chat completions fall over to fallback targets
  * (`client.chat.completions.create(...)`, as in the OpenAI SDK and OpenPipe's). Every option is
@@ -311,7 +302,7 @@ export class OpenAI {
   declare readonly _front: NativeFront;
 
   constructor(options: OpenAIOptions = {}) {
-    const front = call(() => new native.NativeFront(toCore(options)));
+    const front = call('', () => new native.NativeFront(toCore(options)));
     Object.defineProperty(this, '_front', { value: front, enumerable: false });
     const primary = front.primary();
     this.baseURL = primary.baseUrl;
@@ -355,20 +346,15 @@ export class Completions {
     const { fallback, openpipe, streamRecovery, ...request } = body;
     const callOptions = toCore({ ...options, fallback, openpipe, streamRecovery });
     const front = this.#client._front;
-    if (request.stream === true) {
-      const stream = call(() => front.stream(request, callOptions));
-      const opened = await stream.open();
-      if (opened.error) throw llmError(opened.error, opened.attempts);
-      return new ChatCompletionStream(stream, opened);
-    }
-    const outcome = await call(() => front.chat(request, callOptions));
-    if (outcome.error || !outcome.completion) throw llmError(outcome.error, outcome.attempts);
+    const stream = request.stream === true ? call('', () => front.stream(callOptions)) : undefined;
+    const outcome = await call('', () => (stream ? stream.open(request) : front.chat(request, callOptions)));
+    const report = camel(outcome.report) as Partial<FallbackInfo>;
+    if (outcome.error) throw llmError(outcome.error, report);
+    if (stream) return new ChatCompletionStream(stream, report as Progress);
     const completion = outcome.completion as Record<string, unknown>;
-    Object.defineProperties(completion, {
-      isFallback: { value: outcome.isFallback, enumerable: false },
-      servedBy: { value: servedBy(outcome), enumerable: false },
-      attempts: { value: attemptsOf(outcome.attempts), enumerable: false },
-    });
+    for (const [name, value] of Object.entries(report)) {
+      Object.defineProperty(completion, name, { value, enumerable: false });
+    }
     return completion as unknown as ChatCompletion;
   }
 }
@@ -384,9 +370,9 @@ export class Completions {
  * `attempts` follow. Leaving the loop early (or `close()`) closes the connection.
  */
 export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletionChunk>, FallbackInfo {
-  isFallback: boolean;
-  servedBy: ServedBy;
-  attempts: readonly LlmAttempt[];
+  isFallback!: boolean;
+  servedBy!: ServedBy;
+  attempts!: readonly LlmAttempt[];
   /** How many times the stream restarted after a break. */
   restarts = 0;
   #native: NativeChatStream;
@@ -395,11 +381,15 @@ export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletio
   #queue: Promise<unknown> = Promise.resolve();
 
   /** @internal */
-  constructor(stream: NativeChatStream, opened: ChatOutcome) {
+  constructor(stream: NativeChatStream, opened: Progress) {
     this.#native = stream;
-    this.isFallback = opened.isFallback;
-    this.servedBy = servedBy(opened);
-    this.attempts = attemptsOf(opened.attempts);
+    this.#follow(opened);
+  }
+
+  /** Takes core's progress after a step: who streams now, every attempt, the restarts. */
+  #follow(p: Progress): void {
+    ({ isFallback: this.isFallback, servedBy: this.servedBy, attempts: this.attempts, restarts: this.restarts } = p);
+    this.#incomplete = p.incomplete;
   }
 
   /** True once the stream ended with an error before the server's end. */
@@ -426,22 +416,15 @@ export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletio
   async #step(): Promise<IteratorResult<ChatCompletionChunk, undefined>> {
     if (this.#ended) return { done: true, value: undefined };
     const s = await this.#native.next();
-    this.restarts = s.restarts;
-    if (s.attempts) {
-      this.isFallback = s.isFallback;
-      this.servedBy = servedBy(s);
-      this.attempts = attemptsOf(s.attempts);
-    }
-    if (s.chunk !== undefined && s.chunk !== null && !s.done) {
+    const progress = s.progress ? (camel(s.progress) as Progress) : undefined;
+    if (progress) this.#follow(progress);
+    if (s.chunk !== undefined && s.chunk !== null) {
       const chunk = s.chunk as Record<string, unknown>;
-      if (s.restart) Object.defineProperty(chunk, 'isRestart', { value: true, enumerable: false });
+      if (progress?.isRestart) Object.defineProperty(chunk, 'isRestart', { value: true, enumerable: false });
       return { done: false, value: chunk as ChatCompletionChunk };
     }
     this.#ended = true;
-    if (s.error) {
-      this.#incomplete = true;
-      throw llmError(s.error, s.attempts ?? []);
-    }
+    if (s.error) throw llmError(s.error, progress);
     return { done: true, value: undefined };
   }
 
@@ -458,43 +441,26 @@ export class ChatCompletionStream implements AsyncIterableIterator<ChatCompletio
   }
 }
 
-function llmError(info: ErrorInfo | null | undefined, attempts: readonly unknown[]): LlmError {
-  const e = info ? errorFromInfo(info) : errorFromInfo({ code: 'UNAVAILABLE', key: '', message: 'no target answered' });
-  Object.defineProperty(e, 'attempts', { value: attemptsOf(attempts), enumerable: true });
+/** Core's `StreamProgress` in Node's names: who streams now, every attempt, the restarts, how it ended. */
+type Progress = FallbackInfo & { readonly restarts: number; readonly isRestart: boolean; readonly incomplete: boolean };
+
+/**
+ * Core's serde JSON in Node's names, frozen: `base_url` is `baseUrl`, and an attempt's `class`
+ * is `errorClass` (`class` is a reserved word, as in Python). Error kinds already are Node's codes.
+ */
+function camel(v: unknown): unknown {
+  if (Array.isArray(v)) return Object.freeze(v.map(camel));
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k === 'class' ? 'errorClass' : k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = camel(x);
+  }
+  return Object.freeze(out);
+}
+
+/** The error of a call, with every attempt of `report` (core's, in Node's names). */
+function llmError(info: ErrorInfo, report: Partial<FallbackInfo> | undefined): LlmError {
+  const e = errorFromInfo(info);
+  Object.defineProperty(e, 'attempts', { value: report?.attempts ?? Object.freeze([]), enumerable: true });
   return e as LlmError;
-}
-
-/** Core's `ServedBy` (`{index, model, base_url}`) in Node's names. */
-function servedBy(o: { readonly servedBy?: unknown }): ServedBy {
-  const s = (o.servedBy ?? {}) as { index?: number; model?: string | null; base_url?: string };
-  return Object.freeze({ index: s.index ?? 0, model: s.model ?? null, baseUrl: s.base_url ?? '' });
-}
-
-/** Core's serde form of an attempt (its kind already Node's code). */
-interface CoreAttempt {
-  readonly target: number;
-  readonly model: string | null;
-  readonly error_kind: ErrorCode | null;
-  readonly class: ErrorClass | null;
-  readonly status: number | null;
-  readonly elapsed_ms: number;
-  readonly skipped: boolean;
-  readonly message: string | null;
-}
-
-function attemptsOf(list: readonly unknown[]): readonly LlmAttempt[] {
-  return Object.freeze(
-    (list as readonly CoreAttempt[]).map((a) =>
-      Object.freeze({
-        target: a.target,
-        model: a.model,
-        errorKind: a.error_kind,
-        status: a.status,
-        elapsedMs: a.elapsed_ms,
-        skipped: a.skipped,
-        message: a.message,
-        errorClass: a.class,
-      }),
-    ),
-  );
 }

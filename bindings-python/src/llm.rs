@@ -1,21 +1,24 @@
-//! `failsoft._native._Front` and `_ChatStream`: core's OpenAI-shaped LLM front
+//! `failsoft._native._Front` and `failsoft.Stream`: core's OpenAI-shaped LLM front
 //! (`failsoft::llm::Front`, SPEC §8) for `failsoft.OpenAI` (python/failsoft/_llm.py). Arguments
 //! in as JSON, core's serde values out; every decision (defaults, checks, fallbacks, pooling) is
 //! core's. Every call waits with the GIL released, a stream between its chunks too.
 
 use crate::convert::{from_py, to_plain};
 use crate::errors::{error_object, to_pyerr};
-use failsoft::llm::{Api, Attempt, ChatError, ChatStream, Front, FrontCall, ServedBy};
+use failsoft::llm::{
+    Api, Attempt, CallOptions, ChatError, ChatStream, Front, LlmClient, ServedBy, StreamProgress,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList};
-use serde_json::Value as Json;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use serde_json::{json, Value as Json};
 use std::sync::{Mutex, MutexGuard};
 
-/// `failsoft._llm.ServedBy` and `failsoft._llm.Attempt`.
+/// `failsoft._llm.ServedBy`, `Attempt` and `ChatCompletionChunk`.
 struct Classes {
     served_by: Py<PyAny>,
     attempt: Py<PyAny>,
+    chunk: Py<PyAny>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -23,17 +26,17 @@ static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
 fn classes(py: Python<'_>) -> PyResult<&Classes> {
     CLASSES.get_or_try_init(py, || {
         let m = py.import("failsoft._llm")?;
-        Ok(Classes { served_by: m.getattr("ServedBy")?.unbind(), attempt: m.getattr("Attempt")?.unbind() })
+        let class = |name: &str| m.getattr(name).map(Bound::unbind);
+        Ok(Classes {
+            served_by: class("ServedBy")?,
+            attempt: class("Attempt")?,
+            chunk: class("ChatCompletionChunk")?,
+        })
     })
 }
 
 /// `cls(**core's serde form of value)`; `class` is spelled `error_class` in Python.
-fn instance<'py>(
-    py: Python<'py>,
-    cls: &Py<PyAny>,
-    json: serde_json::Result<Json>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let json = json.map_err(|e| crate::errors::invalid_argument(e.to_string()))?;
+fn instance<'py>(py: Python<'py>, cls: &Py<PyAny>, json: Json) -> PyResult<Bound<'py, PyAny>> {
     let kwargs = to_plain(py, &json)?.cast_into::<PyDict>()?;
     if let Some(class) = kwargs.get_item("class")? {
         kwargs.del_item("class")?;
@@ -43,37 +46,31 @@ fn instance<'py>(
 }
 
 fn served_by<'py>(py: Python<'py>, s: &ServedBy) -> PyResult<Bound<'py, PyAny>> {
-    instance(py, &classes(py)?.served_by, serde_json::to_value(s))
+    instance(py, &classes(py)?.served_by, json!(s))
 }
 
 fn attempts<'py>(py: Python<'py>, list: &[Attempt]) -> PyResult<Bound<'py, PyList>> {
     let cls = &classes(py)?.attempt;
-    PyList::new(
-        py,
-        list.iter().map(|a| instance(py, cls, serde_json::to_value(a))).collect::<PyResult<Vec<_>>>()?,
-    )
+    PyList::new(py, list.iter().map(|a| instance(py, cls, json!(a))).collect::<PyResult<Vec<_>>>()?)
 }
 
-/// The exception of a call no target answered: the last error's class, with `.attempts`.
-fn chat_error(py: Python<'_>, e: &ChatError) -> PyErr {
+/// The exception of an LLM call: the error's class, with `.attempts` (every attempt so far).
+fn llm_error(py: Python<'_>, e: &failsoft::Error, list: &[Attempt]) -> PyErr {
     let build = || -> PyResult<PyErr> {
-        let obj = error_object(py, &e.error)?;
-        obj.setattr("attempts", attempts(py, &e.attempts)?)?;
+        let obj = error_object(py, e)?;
+        obj.setattr("attempts", attempts(py, list)?)?;
         Ok(PyErr::from_value(obj))
     };
     build().unwrap_or_else(|failed| failed)
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+/// The exception of a call no target answered: the last error's class, with every attempt.
+fn chat_error(py: Python<'_>, e: ChatError) -> PyErr {
+    llm_error(py, &e.error, &e.attempts)
 }
 
-/// The request as JSON: a dict (`model`, `messages` and every other field, sent untouched).
-fn request_json(request: &Bound<'_, PyAny>) -> PyResult<Json> {
-    if !request.is_instance_of::<PyDict>() {
-        return Err(crate::errors::invalid_argument("the chat request must be a dict"));
-    }
-    from_py(request, "request")
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `(base_url, api_key, timeout)` of an API: `base_url`, `api_key`, `timeout` with core's defaults
@@ -97,16 +94,10 @@ pub struct PyFront {
 }
 
 impl PyFront {
-    fn call(
-        &self,
-        py: Python<'_>,
-        call: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<(failsoft::llm::LlmClient, FrontCall)> {
-        let call = match call {
-            Some(c) => FrontCall::from_value(from_py(c, "call options")?),
-            None => Ok(FrontCall::default()),
-        };
-        call.and_then(|c| Ok((self.core.client(&c)?, c))).map_err(|e| to_pyerr(py, &e))
+    /// The core client and options of a call given its options (`None`: none).
+    fn call(&self, py: Python<'_>, call: Option<&Bound<'_, PyAny>>) -> PyResult<(LlmClient, CallOptions)> {
+        let call = call.map(|c| from_py(c, "call options")).transpose()?;
+        self.core.call(call.unwrap_or(Json::Null)).map_err(|e| to_pyerr(py, &e))
     }
 }
 
@@ -143,16 +134,10 @@ impl PyFront {
         call: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<ChatOutcome<'py>> {
         let (client, _) = self.call(py, call)?;
-        let request = request_json(request)?;
-        match py.detach(|| client.chat(&request)) {
-            Ok(r) => Ok((
-                to_plain(py, &r.completion)?,
-                served_by(py, &r.served_by)?,
-                r.is_fallback,
-                attempts(py, &r.attempts)?,
-            )),
-            Err(e) => Err(chat_error(py, &e)),
-        }
+        let request = from_py(request, "request")?;
+        let r = py.detach(|| client.chat(&request)).map_err(|e| chat_error(py, e))?;
+        let (by, list) = (served_by(py, &r.served_by)?, attempts(py, &r.attempts)?);
+        Ok((to_plain(py, &r.completion)?, by, r.is_fallback, list))
     }
 
     /// Opens a stream (falling over until a first chunk arrived), with the GIL released.
@@ -164,41 +149,29 @@ impl PyFront {
         call: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyChatStream> {
         let (client, call) = self.call(py, call)?;
-        let request = request_json(request)?;
-        match py.detach(|| client.chat_stream_with(&request, call.options())) {
-            Ok(stream) => Ok(PyChatStream {
-                served_by: Mutex::new(served_by(py, stream.served_by())?.unbind()),
-                is_fallback: Mutex::new(stream.is_fallback()),
-                attempts: Mutex::new(attempts(py, stream.attempts())?.unbind()),
-                stream: Mutex::new(Some(stream)),
-                state: Mutex::new(StreamState::default()),
-            }),
-            Err(e) => Err(chat_error(py, &e)),
-        }
+        let request = from_py(request, "request")?;
+        let stream = py.detach(|| client.chat_stream_with(&request, call)).map_err(|e| chat_error(py, e))?;
+        Ok(PyChatStream { progress: Mutex::new(stream.progress()), stream: Mutex::new(Some(stream)) })
     }
 }
 
-#[derive(Default, Clone, Copy)]
-struct StreamState {
-    incomplete: bool,
-    done: bool,
-    chunks: u64,
-    restarts: u32,
-    is_restart: bool,
-}
-
-/// A stream that delivered its first chunk: each `next()` reads the next chunk from the
-/// connection (GIL released while it waits). A break before the end raises the error (its
-/// message says the stream is incomplete); `close()` (or dropping it) closes the connection.
-#[pyclass(frozen, module = "failsoft._native", name = "_ChatStream")]
+/// A streaming completion that already received its first chunk (the last point where it
+/// could fall over). Iterate it for each ``ChatCompletionChunk``, read from the connection as it
+/// arrives (the GIL is released while waiting). It ends after the server's ``[DONE]``; a stream
+/// that breaks, stalls or passes the deadline before that raises ``failsoft.Unavailable``,
+/// ``Timeout`` or ``InvalidResponse`` whose message says it is incomplete (and ``incomplete``
+/// turns true). It is also complete when the server closes it after the finish reason without
+/// ``[DONE]``; malformed events are skipped. With ``stream_recovery="restart"`` a break sends
+/// the request again instead (the same target while its retries last, then the fallbacks): the
+/// next chunk has ``is_restart`` true and ``restarts`` counts them. Leaving the loop early:
+/// ``close()`` it, or use it in a ``with`` block.
+#[pyclass(frozen, module = "failsoft", name = "Stream")]
 pub struct PyChatStream {
-    /// `None` once ended or closed. Locked without the GIL (a second reader waits its turn).
+    /// `None` once closed. Locked without the GIL (a second reader waits its turn).
     stream: Mutex<Option<ChatStream>>,
-    state: Mutex<StreamState>,
-    /// Replaced after a restart, and once the stream ended (the last attempt's outcome).
-    served_by: Mutex<Py<PyAny>>,
-    is_fallback: Mutex<bool>,
-    attempts: Mutex<Py<PyList>>,
+    /// Core's snapshot after the last step, so that a getter never waits for a read in progress.
+    /// Copied out before anything is made of it: no Python code runs while it is locked.
+    progress: Mutex<StreamProgress>,
 }
 
 #[pymethods]
@@ -207,46 +180,19 @@ impl PyChatStream {
         slf
     }
 
-    /// The next chunk as a dict; `None` at the end (the server's `[DONE]`) or once closed.
+    /// The next chunk; the end at the server's ``[DONE]`` or once closed.
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let (item, state, changed) = py.detach(|| {
+        let step = py.detach(|| {
             let mut guard = lock(&self.stream);
-            let Some(stream) = guard.as_mut() else { return (None, None, None) };
-            let before = stream.restarts();
-            let item = stream.next();
-            let state = StreamState {
-                incomplete: stream.incomplete(),
-                done: stream.done(),
-                chunks: stream.chunks(),
-                restarts: stream.restarts(),
-                is_restart: stream.is_restart(),
-            };
-            let ended = !matches!(item, Some(Ok(_)));
-            // After a restart or at the end, who served and the attempts changed.
-            let changed = (ended || stream.restarts() != before)
-                .then(|| (stream.served_by().clone(), stream.is_fallback(), stream.attempts().to_vec()));
-            if ended {
-                *guard = None; // ended: the connection is closed now
-            }
-            (item, Some(state), changed)
+            let stream = guard.as_mut()?;
+            Some((stream.next(), stream.progress()))
         });
-        if let Some(s) = state {
-            *lock(&self.state) = s;
-        }
-        if let Some((by, fallback, list)) = changed {
-            *lock(&self.served_by) = served_by(py, &by)?.unbind();
-            *lock(&self.is_fallback) = fallback;
-            *lock(&self.attempts) = attempts(py, &list)?.unbind();
-        }
-        match item {
-            None => Ok(None),
-            Some(Ok(chunk)) => to_plain(py, &chunk).map(Some),
-            Some(Err(e)) => {
-                let err = to_pyerr(py, &e);
-                err.value(py).setattr("attempts", self.attempts(py))?;
-                Err(err)
-            }
-        }
+        let Some((item, progress)) = step else { return Ok(None) };
+        let chunk = item.transpose().map_err(|e| llm_error(py, &e, &progress.attempts));
+        let is_restart = progress.is_restart;
+        *lock(&self.progress) = progress;
+        let Some(chunk) = chunk? else { return Ok(None) };
+        classes(py)?.chunk.bind(py).call1((to_plain(py, &chunk)?, is_restart)).map(Some)
     }
 
     /// Closes the connection; idempotent, never waits for the server.
@@ -255,50 +201,56 @@ impl PyChatStream {
         drop(taken);
     }
 
-    #[getter]
-    fn served_by(&self, py: Python<'_>) -> Py<PyAny> {
-        lock(&self.served_by).clone_ref(py)
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
     }
 
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) {
+        self.close(py);
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let shown = (self.served_by(py)?, self.done(), self.incomplete());
+        let text = PyString::new(py, "Stream(served_by={!r}, done={!r}, incomplete={!r})");
+        text.call_method1("format", shown)?.extract()
+    }
+
+    /// Whether a target other than the primary is streaming.
     #[getter]
     fn is_fallback(&self) -> bool {
-        *lock(&self.is_fallback)
+        lock(&self.progress).is_fallback
     }
 
-    /// The attempts of the call so far (broken streams included), the streaming one last.
+    /// The target streaming now (after a restart, the one that took over).
     #[getter]
-    fn attempts<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
-        let list = lock(&self.attempts).clone_ref(py).into_bound(py);
-        list.get_slice(0, list.len())
+    fn served_by<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let by = lock(&self.progress).served_by.clone();
+        served_by(py, &by)
     }
 
-    /// How many times the stream restarted after a break (`stream_recovery="restart"`).
+    /// Every attempt of the call so far, broken streams included, the streaming one last.
+    #[getter]
+    fn attempts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = lock(&self.progress).attempts.clone();
+        attempts(py, &list)
+    }
+
+    /// How many times the stream restarted after a break.
     #[getter]
     fn restarts(&self) -> u32 {
-        lock(&self.state).restarts
-    }
-
-    /// True when the chunk just returned is the first of a restarted attempt.
-    #[getter]
-    fn is_restart(&self) -> bool {
-        lock(&self.state).is_restart
+        lock(&self.progress).restarts
     }
 
     /// True once the stream ended with an error before the server's end.
     #[getter]
     fn incomplete(&self) -> bool {
-        lock(&self.state).incomplete
+        lock(&self.progress).incomplete
     }
 
-    /// True once the stream ended complete (`[DONE]`, or a close after the finish reason).
+    /// True once the stream ended complete (``[DONE]``, or a close after the finish reason).
     #[getter]
     fn done(&self) -> bool {
-        lock(&self.state).done
-    }
-
-    /// Chunks read so far.
-    #[getter]
-    fn chunks(&self) -> u64 {
-        lock(&self.state).chunks
+        lock(&self.progress).done
     }
 }

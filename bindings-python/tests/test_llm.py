@@ -253,6 +253,7 @@ def test_a_stream_falls_over_before_its_first_chunk(sim: Simulator) -> None:
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == FALLBACK_REPLY and chunks[-1].choices[0].finish_reason == "stop"
     assert s.done and not s.incomplete
+    assert repr(s) == f"Stream(served_by={s.served_by!r}, done=True, incomplete=False)"
     # An HTTP error before the first chunk falls over too.
     sim.fault("/t/primary", "503")
     s = create(c, stream=True)

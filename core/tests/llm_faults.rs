@@ -287,3 +287,54 @@ fn a_primary_down_for_a_while_under_steady_calls_is_probed_once_per_cooldown_and
     let back = back_on_primary.expect("back on the primary").duration_since(set_at);
     assert!(back <= down + cooldown + ms(100), "back on the primary after {back:?}");
 }
+
+#[test]
+fn a_streams_progress_snapshot_follows_each_step_through_a_restart_to_its_end() {
+    let sim = sim();
+    sixty_chunks(&sim);
+    fault(&sim, "/t/primary", Fault::new(FaultMode::BreakStream).with_at(40));
+    let c = client(&sim, |o| LlmOptions { stream_recovery: StreamRecovery::Restart, ..o });
+    let mut s = c.chat_stream(&request("m")).unwrap();
+    let opened = s.progress();
+    assert_eq!((opened.served_by.index, opened.is_fallback, opened.chunks), (0, false, 0));
+    assert_eq!(opened.attempts.len(), 1);
+    let mut restarted = None;
+    while let Some(item) = s.next() {
+        item.unwrap();
+        let p = s.progress();
+        // One snapshot, the same answers as the stream's getters after every step.
+        assert_eq!((p.chunks, p.restarts, p.is_restart), (s.chunks(), s.restarts(), s.is_restart()));
+        assert_eq!((&p.served_by, p.attempts.as_slice()), (s.served_by(), s.attempts()));
+        if p.is_restart {
+            restarted = Some(p);
+        }
+    }
+    let r = restarted.expect("a restart chunk");
+    assert_eq!((r.served_by.index, r.is_fallback, r.restarts, r.chunks), (1, true, 1, 41));
+    assert_eq!(r.attempts[0].class, Some(ErrorClass::Connection));
+    let end = s.progress();
+    assert!(end.done && !end.incomplete && !end.is_restart, "{end:?}");
+    // The serde form every door converts: core's names, the attempts as core serializes them.
+    let v = serde_json::to_value(&end).unwrap();
+    assert_eq!(v["served_by"]["index"], 1);
+    assert_eq!(
+        (v["is_fallback"].clone(), v["restarts"].clone(), v["done"].clone()),
+        (json!(true), json!(1), json!(true))
+    );
+    assert_eq!(v["attempts"][0]["class"], "connection");
+    assert_eq!(v["attempts"][0]["error_kind"], "Unavailable");
+    assert_eq!(v["chunks"], 100);
+}
+
+#[test]
+fn a_broken_streams_progress_says_incomplete_with_the_broken_attempt_last() {
+    let sim = sim();
+    sixty_chunks(&sim);
+    fault(&sim, "/t/primary", Fault::new(FaultMode::BreakStream).with_at(40));
+    let mut s = client(&sim, |o| o).chat_stream(&request("m")).unwrap();
+    let (_, _, e) = read_stream(&mut s);
+    let p = s.progress();
+    assert!(e.is_some() && p.incomplete && !p.done, "{p:?}");
+    assert_eq!((p.served_by.index, p.chunks, p.attempts.len()), (0, 40, 1));
+    assert_eq!(p.attempts[0].error_kind, Some(ErrorKind::Unavailable));
+}

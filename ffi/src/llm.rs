@@ -44,13 +44,8 @@ pub struct ChatResult {
 }
 
 impl ChatResult {
-    fn new(
-        completion: Option<serde_json::Value>,
-        served_by: ServedBy,
-        attempts: Vec<Attempt>,
-        chunks: u64,
-        incomplete: bool,
-    ) -> ChatResult {
+    /// A call's result; a stream's counters are set from its progress.
+    fn new(completion: Option<serde_json::Value>, served_by: ServedBy, attempts: Vec<Attempt>) -> ChatResult {
         ChatResult {
             completion,
             is_fallback: served_by.index > 0,
@@ -58,8 +53,8 @@ impl ChatResult {
             base_url: lossy_cstring(served_by.base_url.clone()),
             served_by,
             attempts,
-            chunks,
-            incomplete,
+            chunks: 0,
+            incomplete: false,
             restarts: 0,
             json: OnceLock::new(),
             attempts_json: OnceLock::new(),
@@ -223,7 +218,7 @@ pub unsafe extern "C" fn failsoft_llm_chat(
         let llm = unsafe { handle(llm, "llm") }?;
         let request = unsafe { request_arg(request_json) }?;
         let r = llm.inner.chat(&request).map_err(chat_failure)?;
-        *out = ChatResult::new(Some(r.completion), r.served_by, r.attempts, 0, false).into_raw();
+        *out = ChatResult::new(Some(r.completion), r.served_by, r.attempts).into_raw();
         Ok(())
     })
 }
@@ -325,10 +320,10 @@ pub unsafe extern "C" fn failsoft_llm_chat_stream_with(
             // outlives the call.
             unsafe { on_chunk(chunk.as_ptr(), user_data) }
         });
-        let attempts = stream.attempts().to_vec();
-        let mut meta =
-            ChatResult::new(None, stream.served_by().clone(), attempts, stream.chunks(), stream.incomplete());
-        meta.restarts = stream.restarts();
+        let p = stream.progress();
+        let (chunks, incomplete, restarts) = (p.chunks, p.incomplete, p.restarts);
+        let meta =
+            ChatResult { chunks, incomplete, restarts, ..ChatResult::new(None, p.served_by, p.attempts) };
         let failure_attempts = outcome.is_err().then(|| attempts_to_json(&meta.attempts));
         drop(stream); // closes the connection of a stream stopped early
         if !out_meta.is_null() {

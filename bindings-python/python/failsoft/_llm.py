@@ -31,7 +31,6 @@ from typing import (
     ClassVar,
     Dict,
     FrozenSet,
-    Iterator,
     List,
     Literal,
     Mapping,
@@ -44,7 +43,7 @@ from typing import (
 )
 
 from ._errors import InvalidArgument
-from ._native import _ChatStream, _Front, _llm_api, _redact
+from ._native import Stream, _Front, _llm_api, _redact
 
 __all__ = [
     "OpenAI",
@@ -255,73 +254,6 @@ class ChatCompletionChunk(OpenAIObject):
     _children = {"choices": "ChunkChoice", "usage": "CompletionUsage"}
 
 
-class Stream(Iterator[ChatCompletionChunk]):
-    """A streaming completion that already received its first chunk (the last point where it
-    could fall over). Iterate it for each ``ChatCompletionChunk``, read from the connection as it
-    arrives (the GIL is released while waiting). It ends after the server's ``[DONE]``; a stream
-    that breaks, stalls or passes the deadline before that raises ``failsoft.Unavailable``,
-    ``Timeout`` or ``InvalidResponse`` whose message says it is incomplete (and ``incomplete``
-    turns true). It is also complete when the server closes it after the finish reason without
-    ``[DONE]``; malformed events are skipped. With ``stream_recovery="restart"`` a break sends
-    the request again instead (the same target while its retries last, then the fallbacks): the
-    next chunk has ``is_restart`` true and ``restarts`` counts them. Leaving the loop early:
-    ``close()`` it, or use it in a ``with`` block."""
-
-    def __init__(self, native: _ChatStream) -> None:
-        self._native = native
-
-    @property
-    def is_fallback(self) -> bool:
-        return self._native.is_fallback
-
-    @property
-    def served_by(self) -> ServedBy:
-        """The target streaming now (after a restart, the one that took over)."""
-        served_by: ServedBy = self._native.served_by
-        return served_by
-
-    @property
-    def attempts(self) -> List[Attempt]:
-        """Every attempt of the call so far, broken streams included, the streaming one last."""
-        attempts: List[Attempt] = self._native.attempts
-        return attempts
-
-    @property
-    def restarts(self) -> int:
-        """How many times the stream restarted after a break."""
-        return self._native.restarts
-
-    def __iter__(self) -> Stream:
-        return self
-
-    def __next__(self) -> ChatCompletionChunk:
-        chunk = next(self._native)
-        return ChatCompletionChunk(chunk, self._native.is_restart)
-
-    @property
-    def incomplete(self) -> bool:
-        """True once the stream ended with an error before the server's end."""
-        return self._native.incomplete
-
-    @property
-    def done(self) -> bool:
-        """True once the server's ``[DONE]`` arrived."""
-        return self._native.done
-
-    def close(self) -> None:
-        """Closes the connection; idempotent."""
-        self._native.close()
-
-    def __enter__(self) -> Stream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Stream(served_by={self.served_by!r}, done={self.done}, incomplete={self.incomplete})"
-
-
 def _core(v: Any) -> Any:
     """An argument as core's JSON: an ``OpenAICompatibleClient`` as its options, at any depth."""
     if isinstance(v, OpenAICompatibleClient):
@@ -507,6 +439,6 @@ class Completions:
                 raise InvalidArgument(f"{unsupported} is not supported by failsoft.OpenAI")
         request: Dict[str, Any] = {"model": model, "messages": messages, **params, **(extra_body or {})}
         if stream:
-            return Stream(self._client._front.chat_stream(request, call))
+            return self._client._front.chat_stream(request, call)
         request.pop("stream", None)
         return ChatCompletion._from_native(*self._client._front.chat(request, call))

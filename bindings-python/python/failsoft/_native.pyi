@@ -5,6 +5,8 @@ import os
 from typing_extensions import disjoint_base
 from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, TypeVar, Union, final
 
+from ._llm import Attempt, ChatCompletionChunk, ServedBy
+
 __version__: str
 ERROR_KINDS: List[str]
 
@@ -24,7 +26,7 @@ __all__ = [
     "_redact",
     "_Front",
     "_llm_api",
-    "_ChatStream",
+    "Stream",
     "__version__",
     "ERROR_KINDS",
 ]
@@ -245,30 +247,41 @@ class _Front:
         self, request: Mapping[str, Any], call: Optional[Mapping[str, Any]] = None
     ) -> tuple[Dict[str, Any], Any, bool, List[Any]]:
         """``(completion, served_by, is_fallback, attempts)``; the GIL is released while waiting."""
-    def chat_stream(self, request: Mapping[str, Any], call: Optional[Mapping[str, Any]] = None) -> _ChatStream:
+    def chat_stream(self, request: Mapping[str, Any], call: Optional[Mapping[str, Any]] = None) -> Stream:
         """Opens a stream (falling over until its first chunk arrived); ``call`` is this call's
         options (``fallback``, ``openpipe``, ``timeout``, ``stream_recovery``)."""
 
 @final
-class _ChatStream:
-    """A stream that delivered its first chunk; ``next()`` reads one chunk (GIL released)."""
+class Stream:
+    """A streaming completion that already received its first chunk (the last point where it
+    could fall over). Iterate it for each ``ChatCompletionChunk``, read from the connection as it
+    arrives (the GIL is released while waiting). It ends after the server's ``[DONE]``; a stream
+    that breaks, stalls or passes the deadline before that raises ``failsoft.Unavailable``,
+    ``Timeout`` or ``InvalidResponse`` whose message says it is incomplete (and ``incomplete``
+    turns true). With ``stream_recovery="restart"`` a break sends the request again instead: the
+    next chunk has ``is_restart`` true and ``restarts`` counts them. Leaving the loop early:
+    ``close()`` it, or use it in a ``with`` block."""
 
-    def __iter__(self) -> _ChatStream: ...
-    def __next__(self) -> Dict[str, Any]: ...
-    def close(self) -> None: ...
-    @property
-    def served_by(self) -> Any: ...
+    def __iter__(self) -> Stream: ...
+    def __next__(self) -> ChatCompletionChunk: ...
+    def close(self) -> None:
+        """Closes the connection; idempotent."""
+    def __enter__(self) -> Stream: ...
+    def __exit__(self, *_exc: object) -> None: ...
     @property
     def is_fallback(self) -> bool: ...
     @property
-    def attempts(self) -> List[Any]: ...
+    def served_by(self) -> ServedBy:
+        """The target streaming now (after a restart, the one that took over)."""
     @property
-    def incomplete(self) -> bool: ...
+    def attempts(self) -> List[Attempt]:
+        """Every attempt of the call so far, broken streams included, the streaming one last."""
     @property
-    def done(self) -> bool: ...
+    def restarts(self) -> int:
+        """How many times the stream restarted after a break."""
     @property
-    def chunks(self) -> int: ...
+    def incomplete(self) -> bool:
+        """True once the stream ended with an error before the server's end."""
     @property
-    def restarts(self) -> int: ...
-    @property
-    def is_restart(self) -> bool: ...
+    def done(self) -> bool:
+        """True once the stream ended complete (``[DONE]``, or a close after the finish reason)."""

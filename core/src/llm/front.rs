@@ -414,6 +414,14 @@ impl Front {
         Ok(client)
     }
 
+    /// A call given as its options JSON (`null`: none; [`FrontCall`]): the core client for its
+    /// target list ([`client`](Self::client)) and the options core's calls take. What each door
+    /// does with a call's options, once.
+    pub fn call(&self, options: Value) -> Result<(LlmClient, CallOptions)> {
+        let call = FrontCall::from_value(options)?;
+        Ok((self.client(&call)?, call.options()))
+    }
+
     /// How many core clients the pool holds (tests, diagnostics).
     pub fn pooled(&self) -> usize {
         self.lock().len()
@@ -581,6 +589,19 @@ mod tests {
         let both = client_from_value(json!({"targets": [{"base_url": "http://h/v1"}], "fallback": "m"}));
         assert!(message(both).contains("not both"));
         assert!(message(client_from_value(json!({}))).contains("targets"));
+    }
+
+    #[test]
+    fn a_call_from_its_options_json_shares_the_pooled_client_and_keeps_its_stream_recovery() {
+        let f = front(json!({"base_url": "http://127.0.0.1:1/v1"}), &[]).unwrap();
+        let (a, none) = f.call(Value::Null).unwrap();
+        assert_eq!(none, CallOptions::default());
+        let (b, restart) = f.call(json!({"stream_recovery": "restart"})).unwrap();
+        assert!(a.same_breakers(&b));
+        assert_eq!(restart.stream_recovery, Some(super::super::StreamRecovery::Restart));
+        let (c, _) = f.call(json!({"fallback": "m"})).unwrap();
+        assert!(!a.same_breakers(&c));
+        assert!(message(f.call(json!({"fallback": [{"timeout": "x"}]}))).contains("fallback[0].timeout"));
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub use front::{client_from_json, client_from_value, Api, Front, FrontCall, DEFA
 pub use options::{CallOptions, LlmOptions, StreamRecovery};
 pub use policy::FalloverPolicy;
 pub use spec::{CallSpec, LlmSpec, TargetSpec};
-pub use stream::ChatStream;
+pub use stream::{ChatStream, StreamProgress};
 pub use target::Target;
 
 use crate::error::{Error, ErrorKind};

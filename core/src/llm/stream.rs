@@ -10,6 +10,7 @@ use super::sse::{has_finish_reason, parse_chunk, ChunkError, SseEvent, SseReader
 use super::{Attempt, ChatError, ServedBy, MAX_MALFORMED_EVENTS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{parse_retry_after, Http, HttpResponse, StreamTimeouts};
+use serde::Serialize;
 use std::io::{self, BufReader, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -167,6 +168,30 @@ fn read_error(e: &io::Error, shown: &str, when: &str, deadline: Option<Instant>)
     }
 }
 
+/// Where a [`ChatStream`] stands after its last step ([`ChatStream::progress`]): who serves it,
+/// every attempt, and how far it got. Serializes as `{"served_by", "is_fallback", "attempts",
+/// "chunks", "restarts", "is_restart", "incomplete", "done"}`, the fields as the getters of
+/// [`ChatStream`] of the same names say.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StreamProgress {
+    /// The target streaming now (after a restart, the one that took over).
+    pub served_by: ServedBy,
+    /// `served_by.index > 0`.
+    pub is_fallback: bool,
+    /// Every attempt so far, broken ones included, the streaming one last.
+    pub attempts: Vec<Attempt>,
+    /// Chunks yielded so far (every attempt's).
+    pub chunks: u64,
+    /// Restarts after a break.
+    pub restarts: u32,
+    /// The chunk just yielded is the first of a restarted attempt.
+    pub is_restart: bool,
+    /// The stream ended with an error before it was complete.
+    pub incomplete: bool,
+    /// The stream ended complete.
+    pub done: bool,
+}
+
 /// What a stream needs to send its request again after a break.
 pub(crate) struct Restart {
     pub(crate) client: LlmClient,
@@ -292,6 +317,21 @@ impl ChatStream {
     /// chunks before it belongs to an answer that was abandoned.
     pub fn is_restart(&self) -> bool {
         self.last_was_restart
+    }
+
+    /// Where the stream stands now, in one snapshot: what each door shows as its stream's
+    /// properties, converted in one call after each step instead of a getter each.
+    pub fn progress(&self) -> StreamProgress {
+        StreamProgress {
+            served_by: self.served_by.clone(),
+            is_fallback: self.is_fallback(),
+            attempts: self.call.attempts.clone(),
+            chunks: self.chunks,
+            restarts: self.restarts,
+            is_restart: self.last_was_restart,
+            incomplete: self.incomplete,
+            done: self.done,
+        }
     }
 
     fn yield_chunk(&mut self, v: serde_json::Value) -> Option<Result<serde_json::Value>> {
