@@ -1,7 +1,7 @@
 //! `NativeClient`: a core `Client` plus the per-key slots that let warm reads return a number.
 
 use crate::convert::{
-    js_error, opt_seconds, ErrorInfo, COLD, FAILED, FALLBACK, GEN_MASK, GEN_SHIFT, SNAPSHOT,
+    js_error, lock, opt_seconds, str_err, ErrorInfo, COLD, FAILED, FALLBACK, GEN_MASK, GEN_SHIFT, SNAPSHOT,
 };
 use crate::fast::BROKEN;
 use crate::waiters;
@@ -16,7 +16,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Errors thrown to JS carry the core kind's code (`NOT_FOUND`, ...) as their `code`.
@@ -87,10 +87,6 @@ impl Slots {
             .get_mut(id as usize)
             .ok_or_else(|| napi::Error::new("INVALID_ARGUMENT".to_string(), format!("unknown slot {id}")))
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Slot {
@@ -350,7 +346,7 @@ impl NativeClient {
             s.apply(result);
             Ok(s.read_info(None))
         };
-        waiters::promise(env, read, settle).map_err(str_err)
+        waiters::promise(env, read, settle)
     }
 
     /// The slot's last read, with its data unless the caller holds generation `data_gen`.
@@ -383,7 +379,7 @@ impl NativeClient {
                 message: if e.failures.is_empty() { String::new() } else { e.to_string() },
             }
         };
-        waiters::promise(env, prefetch, Ok).map_err(str_err)
+        waiters::promise(env, prefetch, Ok)
     }
 
     /// The core's status JSON (snake_case; the JS side renames); `last_error` also has the
@@ -425,7 +421,7 @@ impl NativeClient {
             self.client.remove_listener(id);
         }
         let client = self.client.clone();
-        waiters::promise(env, move || client.close(), Ok).map_err(str_err)
+        waiters::promise(env, move || client.close(), Ok)
     }
 
     /// Forces a refresh of `key` (fleet-wide in fleet mode) on a thread of its own: the Redis
@@ -435,15 +431,11 @@ impl NativeClient {
     pub fn invalidate<'env>(&self, env: &'env Env, key: String) -> Result<Object<'env>> {
         let client = self.client.clone();
         let invalidate = move || client.invalidate(&Key::parse(&key)).err().map(|e| ErrorInfo::from(&e));
-        waiters::promise(env, invalidate, Ok).map_err(str_err)
+        waiters::promise(env, invalidate, Ok)
     }
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         self.client.is_closed()
     }
-}
-
-fn str_err(e: napi::Error) -> napi::Error<String> {
-    napi::Error::new(e.status.as_ref().to_string(), e.reason.clone())
 }

@@ -2,6 +2,7 @@
 
 use failsoft::{Error, ValueSource};
 use napi_derive::napi;
+use std::sync::{Mutex, MutexGuard};
 
 type Result<T> = std::result::Result<T, napi::Error<String>>;
 
@@ -35,6 +36,16 @@ impl From<&Error> for ErrorInfo {
 /// key it asked about.
 pub(crate) fn js_error(e: &Error) -> napi::Error<String> {
     napi::Error::new(e.kind.code().to_string(), e.message.clone())
+}
+
+/// A napi error with its status as the code, as every exported function throws them.
+pub(crate) fn str_err(e: napi::Error) -> napi::Error<String> {
+    napi::Error::new(e.status.as_ref().to_string(), e.reason.clone())
+}
+
+/// A lock that a panicked holder did not poison (the data is plain state, still consistent).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Where a read's answer came from, in the low bits of a read code (see `ts/native.ts`): a

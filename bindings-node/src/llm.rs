@@ -5,7 +5,7 @@
 //! thread nor libuv's pool, and settle their Promise through a threadsafe function. A stream is
 //! pulled one chunk per `next()`.
 
-use crate::convert::{js_error, ErrorInfo};
+use crate::convert::{js_error, lock, ErrorInfo};
 use crate::waiters;
 use failsoft::llm::{Api, Attempt, CallOptions, ChatError, ChatStream, Front, LlmClient};
 use napi::bindgen_prelude::{Object, ToNapiValue};
@@ -14,14 +14,9 @@ use napi_derive::napi;
 use serde_json::{json, Value};
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 type Result<T, E = napi::Error<String>> = std::result::Result<T, E>;
-type Resolver<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Core's serde form of a call's report (`{served_by, is_fallback}` of a `ChatResult`, a
 /// `StreamProgress`, or nothing), with `attempts` in core's serde form too, the error kind
@@ -41,14 +36,7 @@ fn promise<'env, T: ToNapiValue + Send + 'static>(
     env: &'env Env,
     job: impl FnOnce() -> T + Send + 'static,
 ) -> Result<Object<'env>> {
-    let (deferred, promise) = env
-        .create_deferred::<T, Resolver<T>>()
-        .map_err(|e| napi::Error::new(e.status.as_ref().to_string(), e.reason.clone()))?;
-    waiters::run(move || {
-        let value = job();
-        deferred.resolve(Box::new(move |_| Ok(value)));
-    });
-    Ok(promise)
+    waiters::promise(env, job, Ok)
 }
 
 /// An API with core's defaults applied (`OPENAI_BASE_URL`, `OPENAI_API_KEY`).

@@ -4,6 +4,7 @@
 //! must never queue behind each other. Starting one costs tens of microseconds, paid only by a
 //! call that is about to wait for the network anyway (warm reads never come here).
 
+use crate::convert::str_err;
 use napi::bindgen_prelude::{Object, ToNapiValue};
 use napi::Env;
 use std::sync::{Arc, Mutex};
@@ -35,14 +36,19 @@ pub(crate) fn run<F: FnOnce() + Send + 'static>(job: F) {
 
 /// A Promise settled by `job`, run on a thread of its own: `settle` turns its result into the
 /// Promise's value on the JS thread (where it may touch what only that thread touches).
-pub(crate) fn promise<'env, R, T, J, S>(env: &'env Env, job: J, settle: S) -> napi::Result<Object<'env>>
+pub(crate) fn promise<'env, R, T, J, S>(
+    env: &'env Env,
+    job: J,
+    settle: S,
+) -> napi::Result<Object<'env>, String>
 where
     R: Send + 'static,
     T: ToNapiValue + 'static,
     J: FnOnce() -> R + Send + 'static,
     S: FnOnce(R) -> napi::Result<T> + Send + 'static,
 {
-    let (deferred, promise) = env.create_deferred::<T, Box<dyn FnOnce(Env) -> napi::Result<T> + Send>>()?;
+    let (deferred, promise) =
+        env.create_deferred::<T, Box<dyn FnOnce(Env) -> napi::Result<T> + Send>>().map_err(str_err)?;
     run(move || {
         let r = job();
         deferred.resolve(Box::new(move |_| settle(r)));
