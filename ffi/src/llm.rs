@@ -48,7 +48,7 @@ impl ChatResult {
     fn new(completion: Option<serde_json::Value>, served_by: ServedBy, attempts: Vec<Attempt>) -> ChatResult {
         ChatResult {
             completion,
-            is_fallback: served_by.index > 0,
+            is_fallback: served_by.is_fallback(),
             model: served_by.model.clone().map(lossy_cstring),
             base_url: lossy_cstring(served_by.base_url.clone()),
             served_by,

@@ -205,7 +205,7 @@ impl LlmClient {
         })?;
         Ok(ChatResult {
             completion: won.value,
-            is_fallback: won.served_by.index > 0,
+            is_fallback: won.served_by.is_fallback(),
             served_by: won.served_by,
             attempts: call.attempts,
         })

@@ -103,6 +103,14 @@ pub struct ServedBy {
     pub base_url: String,
 }
 
+impl ServedBy {
+    /// Whether a target other than the primary answered: the one rule every door shows as
+    /// `is_fallback` / `isFallback`.
+    pub fn is_fallback(&self) -> bool {
+        self.index > 0
+    }
+}
+
 /// One attempt (or skipped target) of a call, in order. Serializes as every language shows it:
 /// `{"target": 0, "model": "m" | null, "error_kind": "Unavailable" | null, "class": "timeout" |
 /// null, "status": 503 | null, "elapsed_ms": 1.25, "skipped": false, "message": "…" | null}`

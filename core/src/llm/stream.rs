@@ -280,7 +280,7 @@ impl ChatStream {
 
     /// Whether a target other than the primary is streaming.
     pub fn is_fallback(&self) -> bool {
-        self.served_by.index > 0
+        self.served_by.is_fallback()
     }
 
     /// Every attempt of the call so far, broken ones included, the streaming one last.
