@@ -5,11 +5,14 @@
 //! A read of a key that has a cached value stays attached to Python (releasing and re-taking
 //! the GIL would cost more than the read, and much more when other threads want the GIL): it
 //! finds the key's `Cell` with one or two dict lookups on the caller's own argument objects (no
-//! string conversion, no key construction: the cell holds the core `Key`), asks the core for the
-//! cached value (`Client::peek`: never fetches, never waits), and returns the Python object
-//! converted the last time, as long as the payload (`Arc` identity) is the same. The arguments
-//! are taken raw (see `args.rs`). Anything that can wait (a cold read, TTL 0, prefetch, close)
-//! runs with the GIL released.
+//! string conversion, no key construction: the cell holds the core `Key`), asks the core whether
+//! the read it kept is still the read (`Client::peek_same`, at the key's `Place`: no key lookup,
+//! no `Value` built, no reference count touched) and returns the kept object; callgrind put
+//! building and dropping the `Value` and the cell's `Mutex` at a third of the method. Otherwise
+//! it reads the cached value (`Client::peek`: never fetches, never waits) and builds an object,
+//! reusing the data converted last time while it is the same. The arguments are taken raw (see
+//! `args.rs`). Anything that can wait (a cold read, TTL 0, prefetch, close) runs with the GIL
+//! released.
 
 use crate::args::{add_method, given, trampoline, Body, CallArgs, Params};
 use crate::convert::{from_py, to_frozen, to_plain};
