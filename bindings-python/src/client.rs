@@ -125,12 +125,10 @@ impl Converted {
         Ok(match kind {
             Kind::Value => Converted::Value(to_frozen(py, value.data())?.unbind()),
             Kind::Prompt => {
-                let core = match parsed {
-                    Some(p) => p,
-                    None => Prompt::from_value(value)
-                        .map_err(|e| if e.key.is_empty() { e.with_key(key) } else { e })
-                        .map_err(|e| to_pyerr(py, &e))?,
+                let read = || {
+                    Prompt::from_value(value).map_err(|e| if e.key.is_empty() { e.with_key(key) } else { e })
                 };
+                let core = parsed.map_or_else(read, Ok).map_err(|e| to_pyerr(py, &e))?;
                 Converted::Prompt(PromptData::new(py, core)?)
             }
         })
@@ -283,10 +281,7 @@ impl PyClient {
             Some(k) if k.read.same_payload(value) => Some(k.converted.clone_ref(py)),
             _ => None,
         };
-        let converted = match known {
-            Some(c) => c,
-            None => Converted::new(py, cell.kind, &cell.key, value, parsed)?,
-        };
+        let converted = known.map_or_else(|| Converted::new(py, cell.kind, &cell.key, value, parsed), Ok)?;
         let obj = converted.clone_ref(py).build(py, value)?;
         let kept = Kept {
             read: value.clone(),
@@ -428,7 +423,12 @@ impl PyClient {
             _ => None,
         };
         if let Some(q) = indexed {
-            if let Some(cell) = front_cell(&self.prompt_index(py, q)?, &name)? {
+            // Neither label nor version: the client's own dict, borrowed (no reference count).
+            let found = match q {
+                None => front_cell(self.prompt_front.bind(py), &name)?,
+                q => front_cell(&self.prompt_index(py, q)?, &name)?,
+            };
+            if let Some(cell) = found {
                 if let Some(obj) = self.cached(py, cell.get(), ttl)? {
                     return Ok(obj);
                 }
