@@ -79,19 +79,17 @@ impl<const N: usize> Params<N> {
         let interned = self.interned(py);
         for (k, &value) in args.keywords.iter().enumerate() {
             let name = kwnames.get_borrowed_item(k)?;
-            let i = match interned.iter().position(|s| s.as_ptr() == name.as_ptr()) {
-                Some(i) => i,
+            let found = interned
+                .iter()
+                .position(|s| s.as_ptr() == name.as_ptr())
                 // A name built at run time (`**options`): the same text in another object.
-                None => match interned.iter().position(|s| name.eq(s.bind(py)).unwrap_or(false)) {
-                    Some(i) => i,
-                    None => {
-                        return Err(PyTypeError::new_err(format!(
-                            "{}() got an unexpected keyword argument {}",
-                            self.func,
-                            name.repr()?
-                        )))
-                    }
-                },
+                .or_else(|| interned.iter().position(|s| name.eq(s.bind(py)).unwrap_or(false)));
+            let Some(i) = found else {
+                let repr = name.repr()?;
+                return Err(PyTypeError::new_err(format!(
+                    "{}() got an unexpected keyword argument {repr}",
+                    self.func
+                )));
             };
             // SAFETY: as above.
             let value = unsafe { Borrowed::from_ptr(py, value) };

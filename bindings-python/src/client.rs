@@ -5,11 +5,14 @@
 //! A read of a key that has a cached value stays attached to Python (releasing and re-taking
 //! the GIL would cost more than the read, and much more when other threads want the GIL): it
 //! finds the key's `Cell` with one or two dict lookups on the caller's own argument objects (no
-//! string conversion, no key construction: the cell holds the core `Key`), asks the core for the
-//! cached value (`Client::peek`: never fetches, never waits), and returns the Python object
-//! converted the last time, as long as the payload (`Arc` identity) is the same. The arguments
-//! are taken raw (see `args.rs`). Anything that can wait (a cold read, TTL 0, prefetch, close)
-//! runs with the GIL released.
+//! string conversion, no key construction: the cell holds the core `Key`), asks the core whether
+//! the read it kept is still the read (`Client::peek_same`, at the key's `Place`: no key lookup,
+//! no `Value` built, no reference count touched) and returns the kept object; callgrind put
+//! building and dropping the `Value` and the cell's `Mutex` at a third of the method. Otherwise
+//! it reads the cached value (`Client::peek`: never fetches, never waits) and builds an object,
+//! reusing the data converted last time while it is the same. The arguments are taken raw (see
+//! `args.rs`). Anything that can wait (a cold read, TTL 0, prefetch, close) runs with the GIL
+//! released.
 
 use crate::args::{add_method, given, trampoline, Body, CallArgs, Params};
 use crate::convert::{from_py, to_frozen, to_plain};
@@ -17,6 +20,7 @@ use crate::errors::{prefetch_error, to_pyerr};
 use crate::lifecycle::{shutting_down, with_python};
 use crate::prompt::{PromptData, PyPrompt};
 use crate::value::{PyChange, PyValue};
+use failsoft::client::Place;
 use failsoft::config::{cached_config, config_key, get_or_create_config, ConfigOptions};
 use failsoft::prompt::{prompt_key, PromptRequest};
 use failsoft::spec::seconds;
@@ -27,6 +31,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 use serde_json::{Map, Value as Json};
+use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::mem::ManuallyDrop;
@@ -84,11 +89,15 @@ fn opt_seconds(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
     v.map(|s| seconds(name, s)).transpose().map_err(crate::errors::err)
 }
 
-/// The Python object last built for a key, handed out again while the core's read is the same
-/// ([`failsoft::Value::same_read`]). The kept `Value` holds the compared pointers alive (no ABA).
-struct Wrapper {
+/// The Python object last built for a key, handed out again while the core's read is the same,
+/// and its data converted, reused while reads carry the same data. The kept `Value` holds the
+/// compared pointers alive (no ABA).
+struct Kept {
     read: failsoft::Value,
     obj: Py<PyAny>,
+    converted: Converted,
+    /// Where the core keeps the key, so the warm read skips the key lookup.
+    place: Option<Place>,
 }
 
 /// What a read returns to Python: a `failsoft.Value` or a `failsoft.Prompt`.
@@ -116,12 +125,10 @@ impl Converted {
         Ok(match kind {
             Kind::Value => Converted::Value(to_frozen(py, value.data())?.unbind()),
             Kind::Prompt => {
-                let core = match parsed {
-                    Some(p) => p,
-                    None => Prompt::from_value(value)
-                        .map_err(|e| if e.key.is_empty() { e.with_key(key) } else { e })
-                        .map_err(|e| to_pyerr(py, &e))?,
+                let read = || {
+                    Prompt::from_value(value).map_err(|e| if e.key.is_empty() { e.with_key(key) } else { e })
                 };
+                let core = parsed.map_or_else(read, Ok).map_err(|e| to_pyerr(py, &e))?;
                 Converted::Prompt(PromptData::new(py, core)?)
             }
         })
@@ -142,12 +149,6 @@ impl Converted {
     }
 }
 
-#[derive(Default)]
-struct CellState {
-    data: Option<(Arc<Json>, Converted)>,
-    wrapper: Option<Wrapper>,
-}
-
 /// One key's Python side: the core `Key` (built once), its converted data and last object.
 /// The `front` dicts index cells by the caller's own argument objects, so a warm read finds its
 /// key with one or two dict lookups and no string conversion.
@@ -155,8 +156,24 @@ struct CellState {
 struct Cell {
     key: Key,
     kind: Kind,
-    /// Only locked with the GIL held and never across a call into Python.
-    state: Mutex<CellState>,
+    kept: GilCell<Option<Kept>>,
+}
+
+/// A `RefCell` that the GIL shares between threads: a `Mutex` without its two locked
+/// instructions (a fifth of a warm read). Sound because it is only borrowed with the GIL held
+/// (the `Python` token) and never across anything that can run Python code or release the GIL,
+/// so no two threads borrow it at once; and an abi3 module always runs under a GIL (free-threaded
+/// builds do not load abi3 extensions).
+#[derive(Default)]
+struct GilCell<T>(RefCell<T>);
+
+// SAFETY: see above; `T: Send` because the GIL hands the contents from thread to thread.
+unsafe impl<T: Send> Sync for GilCell<T> {}
+
+impl<T> GilCell<T> {
+    fn borrow_mut(&self, _py: Python<'_>) -> RefMut<'_, T> {
+        self.0.borrow_mut()
+    }
 }
 
 /// A front dict holding more entries than this is emptied before it grows (callers building key
@@ -212,7 +229,7 @@ impl PyClient {
         if let Some(c) = lock(&self.cells).get(&(kind, key.clone())) {
             return Ok(c.clone_ref(py));
         }
-        let cell = Py::new(py, Cell { key: key.clone(), kind, state: Mutex::default() })?;
+        let cell = Py::new(py, Cell { key: key.clone(), kind, kept: GilCell::default() })?;
         let mut cells = lock(&self.cells);
         Ok(cells.entry((kind, key.clone())).or_insert(cell).clone_ref(py))
     }
@@ -234,9 +251,21 @@ impl PyClient {
         result.map_err(|e| unstash(py, &stash, &e))
     }
 
+    /// The cached read of `cell` as a Python object (never waits); `None` when nothing is cached.
+    /// While the core's read is the one kept, the kept object is handed out without building a
+    /// core `Value` ([`failsoft::Client::peek_same`]).
+    fn cached(&self, py: Python<'_>, cell: &Cell, ttl: Option<Duration>) -> PyResult<Option<Py<PyAny>>> {
+        if let Some(k) = cell.kept.borrow_mut(py).as_ref() {
+            if k.place.as_ref().is_some_and(|place| self.core.peek_same(place, ttl, &k.read)) {
+                return Ok(Some(k.obj.clone_ref(py)));
+            }
+        }
+        self.core.peek(&cell.key, ttl).map(|v| self.wrap(py, cell, &v, None)).transpose()
+    }
+
     /// The Python object for `value` read through `cell`: the same object as last time while the
-    /// payload, source and error are the same; a fallback (the caller's data) is built anew.
-    /// `parsed`: the prompt the core already parsed from `value`.
+    /// read is the same ([`failsoft::Value::same_read`]); a fallback (the caller's data) is built
+    /// anew. `parsed`: the prompt the core already parsed from `value`.
     fn wrap(
         &self,
         py: Python<'_>,
@@ -247,28 +276,21 @@ impl PyClient {
         if value.source == ValueSource::Fallback {
             return Converted::new(py, cell.kind, &cell.key, value, parsed)?.build(py, value);
         }
-        let known = {
-            let st = lock(&cell.state);
-            if let Some(w) = st.wrapper.as_ref().filter(|w| w.read.same_read(value)) {
-                return Ok(w.obj.clone_ref(py));
-            }
-            match &st.data {
-                Some((data, conv)) if Arc::ptr_eq(data, &value.payload.data) => Some(conv.clone_ref(py)),
-                _ => None,
-            }
+        let known = match cell.kept.borrow_mut(py).as_ref() {
+            Some(k) if k.read.same_read(value) => return Ok(k.obj.clone_ref(py)),
+            Some(k) if k.read.same_payload(value) => Some(k.converted.clone_ref(py)),
+            _ => None,
         };
-        let converted = match known {
-            Some(c) => c,
-            None => Converted::new(py, cell.kind, &cell.key, value, parsed)?,
+        let converted = known.map_or_else(|| Converted::new(py, cell.kind, &cell.key, value, parsed), Ok)?;
+        let obj = converted.clone_ref(py).build(py, value)?;
+        let kept = Kept {
+            read: value.clone(),
+            obj: obj.clone_ref(py),
+            converted,
+            place: self.core.place(&cell.key),
         };
-        let keep = converted.clone_ref(py);
-        let obj = converted.build(py, value)?;
-        let wrapper = Wrapper { read: value.clone(), obj: obj.clone_ref(py) };
-        let old = {
-            let mut st = lock(&cell.state);
-            (st.data.replace((value.payload.data.clone(), keep)), st.wrapper.replace(wrapper))
-        };
-        drop(old); // outside the lock: dropping Python objects may run arbitrary code
+        let old = cell.kept.borrow_mut(py).replace(kept);
+        drop(old); // outside the borrow: dropping Python objects may run arbitrary code
         Ok(obj)
     }
 
@@ -373,8 +395,8 @@ impl PyClient {
             }
         };
         let cell = cell.get();
-        if let Some(v) = self.core.peek(&cell.key, ttl) {
-            return self.wrap(py, cell, &v, None);
+        if let Some(obj) = self.cached(py, cell, ttl)? {
+            return Ok(obj);
         }
         let spec = FallbackSpec::from_arg(fallback.as_deref(), false)?;
         let value = self.waiting_read(py, &cell.key, ttl, spec)?;
@@ -401,9 +423,14 @@ impl PyClient {
             _ => None,
         };
         if let Some(q) = indexed {
-            if let Some(cell) = front_cell(&self.prompt_index(py, q)?, &name)? {
-                if let Some(v) = self.core.peek(&cell.get().key, ttl) {
-                    return self.wrap(py, cell.get(), &v, None);
+            // Neither label nor version: the client's own dict, borrowed (no reference count).
+            let found = match q {
+                None => front_cell(self.prompt_front.bind(py), &name)?,
+                q => front_cell(&self.prompt_index(py, q)?, &name)?,
+            };
+            if let Some(cell) = found {
+                if let Some(obj) = self.cached(py, cell.get(), ttl)? {
+                    return Ok(obj);
                 }
             }
         }
@@ -429,8 +456,8 @@ impl PyClient {
         if let Some(q) = indexed {
             remember(&self.prompt_index(py, q)?, &name, &cell)?;
         }
-        if let Some(v) = self.core.peek(&cell.get().key, ttl) {
-            return self.wrap(py, cell.get(), &v, None);
+        if let Some(obj) = self.cached(py, cell.get(), ttl)? {
+            return Ok(obj);
         }
         let spec = FallbackSpec::from_arg(fallback.as_deref(), true)?;
         let request =

@@ -40,65 +40,42 @@ fn number<'py>(py: Python<'py>, n: &Number) -> PyResult<Bound<'py, PyAny>> {
 
 /// A shared, read-only Python copy of `v`.
 pub fn to_frozen<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-    let f = frozen(py)?;
-    frozen_rec(py, f, v)
-}
-
-fn frozen_rec<'py>(py: Python<'py>, f: &Frozen, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match v {
-        Value::Object(map) => {
-            let d = f.dict.bind(py).call0()?;
-            {
-                // PyDict_SetItem on the subclass: bypasses its read-only `__setitem__`.
-                let dict = d.cast::<PyDict>()?;
-                for (k, item) in map {
-                    dict.set_item(k, frozen_rec(py, f, item)?)?;
-                }
-            }
-            d
-        }
-        Value::Array(items) => {
-            let l = f.list.bind(py).call0()?;
-            {
-                let list = l.cast::<PyList>()?;
-                for item in items {
-                    list.append(frozen_rec(py, f, item)?)?;
-                }
-            }
-            l
-        }
-        other => scalar(py, other)?,
-    })
-}
-
-fn scalar<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match v {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => number(py, n)?,
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(_) | Value::Object(_) => unreachable!("containers are handled by the callers"),
-    })
+    to_py(py, v, Some(frozen(py)?))
 }
 
 /// A plain, mutable Python copy of `v` (results the caller owns: `status()`, compiled chats).
 pub fn to_plain<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    to_py(py, v, None)
+}
+
+/// `v` with read-only containers when `frozen` is given, else plain ones. The items go in
+/// through `PyDict_SetItem` / `PyList_Append`, which bypass the frozen types' refusing methods.
+fn to_py<'py>(py: Python<'py>, v: &Value, frozen: Option<&Frozen>) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Object(map) => {
-            let d = PyDict::new(py);
+            let d = match frozen {
+                Some(f) => f.dict.bind(py).call0()?.cast_into::<PyDict>()?,
+                None => PyDict::new(py),
+            };
             for (k, item) in map {
-                d.set_item(k, to_plain(py, item)?)?;
+                d.set_item(k, to_py(py, item, frozen)?)?;
             }
             d.into_any()
         }
         Value::Array(items) => {
-            let l = PyList::empty(py);
+            let l = match frozen {
+                Some(f) => f.list.bind(py).call0()?.cast_into::<PyList>()?,
+                None => PyList::empty(py),
+            };
             for item in items {
-                l.append(to_plain(py, item)?)?;
+                l.append(to_py(py, item, frozen)?)?;
             }
             l.into_any()
         }
-        other => scalar(py, other)?,
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => number(py, n)?,
+        Value::String(s) => PyString::new(py, s).into_any(),
     })
 }
 
@@ -166,9 +143,17 @@ fn from_py_rec(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Bad> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Value::String(s.to_cow()?.into_owned()));
     }
-    if let Ok(d) = obj.cast::<PyDict>() {
-        let mut map = Map::with_capacity(d.len());
-        for (k, v) in d.iter() {
+    // Dicts (their own items, whatever a subclass overrides), and other mappings
+    // (MappingProxyType, user classes): anything with `items()` and `keys()`.
+    let items = match obj.cast::<PyDict>() {
+        Ok(d) => Some(d.items().into_any()),
+        Err(_) if obj.hasattr("keys")? && obj.hasattr("items")? => Some(obj.call_method0("items")?),
+        Err(_) => None,
+    };
+    if let Some(items) = items {
+        let mut map = Map::new();
+        for pair in items.try_iter()? {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair?.extract()?;
             let key = dict_key(&k)?;
             let item = from_py_rec(&v, depth + 1).map_err(|b| prefix(format!("[{key:?}]"), b))?;
             map.insert(key, item);
@@ -181,17 +166,6 @@ fn from_py_rec(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Bad> {
             items.push(from_py_rec(&item?, depth + 1).map_err(|b| prefix(format!("[{i}]"), b))?);
         }
         return Ok(Value::Array(items));
-    }
-    // Other mappings (MappingProxyType, user classes): anything with `items()` and `keys()`.
-    if obj.hasattr("keys")? && obj.hasattr("items")? {
-        let mut map = Map::new();
-        for pair in obj.call_method0("items")?.try_iter()? {
-            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair?.extract()?;
-            let key = dict_key(&k)?;
-            let item = from_py_rec(&v, depth + 1).map_err(|b| prefix(format!("[{key:?}]"), b))?;
-            map.insert(key, item);
-        }
-        return Ok(Value::Object(map));
     }
     let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
     Err(Bad::At(

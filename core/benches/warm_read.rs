@@ -1,4 +1,5 @@
-//! Warm-read cost: ns per `Client::get` of a cached key, on 1 and 2 threads, fresh and stale.
+//! Warm-read cost: ns per `Client::get` of a cached key, on 1 and 2 threads, fresh and stale;
+//! and per `Client::peek_same`, a binding's warm read of the object it kept for a key.
 //! `cargo bench -p failsoft --bench warm_read` prints the figures (no network: the values are
 //! loaded from an in-process source first).
 
@@ -131,6 +132,20 @@ fn main() {
     let stale = (st_one_tp, st_one_cpu);
     row("1 thread, stale", st_one, st_one_cpu, st_one_tp, 1.0, stale);
     row("2 threads, same stale key", st_two, st_two_cpu, st_two_tp, 2.0, stale);
+    let same = (0..rounds).map(|_| peek_same_cpu_ns(&client, &keys[0])).fold(f64::INFINITY, f64::min);
+    println!("{:<26} {:>9} {same:>9.1}", "1 thread, peek_same", "");
+}
+
+/// CPU ns per `Client::peek_same` of a fresh key's kept read (what a binding's warm read asks
+/// the core), one thread.
+fn peek_same_cpu_ns(client: &Client, key: &Key) -> f64 {
+    let kept = client.get(key).unwrap();
+    let place = client.place(key).unwrap();
+    let cpu = thread_cpu();
+    for _ in 0..READS {
+        assert!(client.peek_same(std::hint::black_box(&place), None, std::hint::black_box(&kept)));
+    }
+    (thread_cpu() - cpu).as_nanos() as f64 / READS as f64
 }
 
 /// A client whose `keys` are cached, stale, and failing to refresh (every read serves the stale

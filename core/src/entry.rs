@@ -140,6 +140,12 @@ impl Entry {
         self.stamp.store(stamp, Ordering::Release);
     }
 
+    /// Whether the current value is `p`'s fetch (a copy of it counts: copies keep the stamp).
+    #[inline]
+    pub(crate) fn holds(&self, p: &Payload) -> bool {
+        self.stamp.load(Ordering::Acquire) == p.stamp
+    }
+
     /// The current value, from this thread's own copy when it has a slot.
     #[inline]
     pub(crate) fn payload(&self, me: Option<Mine>) -> Option<Arc<Payload>> {

@@ -211,11 +211,7 @@ impl Value {
     pub fn same_read(&self, other: &Value) -> bool {
         self.payload.same_fetch(&other.payload)
             && self.source == other.source
-            && match (&self.error, &other.error) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
+            && same_error(&self.error, &other.error)
     }
 
     pub fn is_fallback(&self) -> bool {
@@ -243,6 +239,15 @@ impl Value {
     /// The value as JSON with its metadata (its serde form, see `impl Serialize`).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("a value always serializes")
+    }
+}
+
+/// Whether two reads carry the same error (the same `Arc`, or none).
+pub(crate) fn same_error(a: &Option<Arc<Error>>, b: &Option<Arc<Error>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
     }
 }
 

@@ -543,3 +543,52 @@ fn peek_serves_only_what_is_cached_and_never_fetches() {
     );
     assert!(client.peek(&key, Some(Duration::ZERO)).is_none(), "TTL 0 always fetches");
 }
+
+#[test]
+fn peek_same_holds_only_while_a_read_would_be_the_kept_one_and_counts_it() {
+    let src = Scripted::ok(json!(1), Some(1));
+    let client = Client::new(src.clone(), opts(100)).unwrap();
+    let key = Key::new("k");
+    let fresh = client.get(&key).unwrap();
+    let place = client.place(&key).expect("a read gives the key a place");
+    assert!(client.place(&Key::new("never-read")).is_none());
+    let reads = client.status().fresh_reads;
+    assert!(client.peek_same(&place, None, &fresh));
+    assert_eq!(client.status().fresh_reads, reads + 1, "a same read counts as a read");
+    // Another thread has its own copy of the payload: still the same read.
+    std::thread::scope(|s| s.spawn(|| assert!(client.peek_same(&place, None, &fresh))).join().unwrap());
+    assert!(!client.peek_same(&place, Some(Duration::ZERO), &fresh), "TTL 0 always fetches");
+    assert!(!client.peek_same(&place, None, &failsoft::Value::fallback(json!(1), None)));
+
+    // Past the TTL with the source down: the read is now stale, not the kept fresh one, and
+    // answering so counts nothing.
+    src.set(Err(failsoft::Error::unavailable("down")));
+    std::thread::sleep(Duration::from_millis(120));
+    let before = client.status();
+    assert!(!client.peek_same(&place, None, &fresh));
+    let after = client.status();
+    assert_eq!((after.fresh_reads, after.stale_reads), (before.fresh_reads, before.stale_reads));
+    assert!(poll_until(Duration::from_secs(2), || client.peek(&key, None).unwrap().error.is_some()));
+    let stale = client.peek(&key, None).unwrap();
+    assert!(client.peek_same(&place, None, &stale), "the same stale read, with the same error");
+
+    // A new fetch is another read.
+    src.set(Ok((json!(2), Some(2))));
+    client.invalidate(&key).unwrap();
+    assert!(poll_until(Duration::from_secs(2), || client.peek(&key, None).unwrap().version() == Some(2)));
+    assert!(!client.peek_same(&place, None, &stale));
+    assert!(client.peek_same(&place, None, &client.peek(&key, None).unwrap()));
+}
+
+#[test]
+fn peek_same_is_false_at_the_place_of_an_evicted_key() {
+    let src = Scripted::ok(json!(1), Some(1));
+    let client = Client::new(src.clone(), opts(60_000)).unwrap();
+    let key = Key::new("k");
+    let kept = client.get(&key).unwrap();
+    let place = client.place(&key).unwrap();
+    src.set(Err(failsoft::Error::not_found("gone")));
+    client.invalidate(&key).unwrap();
+    assert!(poll_until(Duration::from_secs(2), || client.peek(&key, None).is_none()), "evicted");
+    assert!(!client.peek_same(&place, None, &kept));
+}

@@ -25,7 +25,7 @@ use crate::source::Source;
 use crate::stats::Stats;
 use crate::status::{Health, Status};
 use crate::thread_slot::{self, Mine, Slots};
-use crate::value::{Value, ValueSource};
+use crate::value::{same_error, Payload, Value, ValueSource};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use std::collections::HashMap;
 use std::fmt;
@@ -226,6 +226,20 @@ impl Client {
         self.inner.peek(key, ttl)
     }
 
+    /// `key`'s place in the cache, if it has one (a read gives it one), for `peek_same`.
+    pub fn place(&self, key: &Key) -> Option<Place> {
+        self.inner.lookup(key).map(Place)
+    }
+
+    /// Whether a read at `place` (of this client) now is the same read as `kept`
+    /// ([`Value::same_read`]: the same fetch, source and error), answered without looking the key
+    /// up or building a `Value` (no reference count touched). When it is, the read counts as one,
+    /// as a `peek` would; when not, nothing is counted or started, and the caller reads with
+    /// `peek`. Bindings keep the object they built for a read and hand it out while this holds.
+    pub fn peek_same(&self, place: &Place, ttl: Option<Duration>, kept: &Value) -> bool {
+        self.inner.peek_same(&place.0, ttl, kept)
+    }
+
     /// Fetches `keys` in parallel, each bounded by `deadline` (default: the cold deadline).
     /// Succeeds only when every key was fetched from the source (fail fast at start-up).
     pub fn prefetch(
@@ -287,6 +301,18 @@ impl Drop for Client {
     fn drop(&mut self) {
         self.inner.close();
     }
+}
+
+/// A key's place in the cache ([`Client::place`]), kept with a read so that a later
+/// [`Client::peek_same`] skips the key lookup. An evicted key's old place never holds a read
+/// again: `peek_same` answers false, and the caller reads the key anew.
+#[derive(Clone)]
+pub struct Place(Arc<Entry>);
+
+/// Whether a payload is younger than `ttl` at `now_ns` (a `clock` reading).
+#[inline]
+fn is_fresh(p: &Payload, now_ns: u64, ttl: Duration) -> bool {
+    (now_ns.saturating_sub(p.fetched_ns) as u128) < ttl.as_nanos()
 }
 
 /// One thread's view of the key map: the map as of generation `gen` (or newer).
@@ -396,14 +422,45 @@ impl Inner {
         if ttl.is_zero() {
             return None;
         }
-        let p = entry.payload(me)?;
-        if (now_ns.saturating_sub(p.fetched_ns) as u128) < ttl.as_nanos() {
+        let payload = entry.payload(me)?;
+        let fresh = is_fresh(&payload, now_ns, ttl);
+        self.count(entry, fresh, now_ns);
+        let (source, error) =
+            if fresh { (ValueSource::Fresh, None) } else { (ValueSource::Stale, entry.error(me)) };
+        Some(Value { payload, source, error })
+    }
+
+    /// Counts a cached read; a stale one asks for a background refresh.
+    #[inline]
+    fn count(&self, entry: &Arc<Entry>, fresh: bool, now_ns: u64) {
+        if fresh {
             self.stats.fresh_reads.inc();
-            return Some(Value { payload: p, source: ValueSource::Fresh, error: None });
+        } else {
+            self.trigger_refresh(entry, self.ms_of(now_ns));
+            self.stats.stale_reads.inc();
         }
-        self.trigger_refresh(entry, self.ms_of(now_ns));
-        self.stats.stale_reads.inc();
-        Some(Value { payload: p, source: ValueSource::Stale, error: entry.error(me) })
+    }
+
+    /// See `Client::peek_same`. The kept read is current while the entry holds its fetch (stamps
+    /// are never reused); then only its freshness and a stale read's error are judged anew.
+    fn peek_same(&self, entry: &Arc<Entry>, ttl: Option<Duration>, kept: &Value) -> bool {
+        let ttl = ttl.unwrap_or(self.ttl);
+        if ttl.is_zero() || kept.is_fallback() || !entry.holds(&kept.payload) {
+            return false;
+        }
+        self.ensure_runtime();
+        let now = crate::clock::coarse_ns();
+        let fresh = is_fresh(&kept.payload, now, ttl);
+        let same = if fresh {
+            kept.source == ValueSource::Fresh && kept.error.is_none()
+        } else {
+            kept.source == ValueSource::Stale && same_error(&entry.error(thread_slot::mine()), &kept.error)
+        };
+        if same {
+            entry.note_read(self.ms_of(now), ttl);
+            self.count(entry, fresh, now);
+        }
+        same
     }
 
     fn insert(&self, key: &Key, ttl: Duration) -> Arc<Entry> {
