@@ -242,11 +242,12 @@ impl Value {
     }
 }
 
-/// Whether two reads carry the same error (the same `Arc`, or none).
+/// Whether two reads carry the same error, or none. Each reading thread holds its own copy of a
+/// stale key's error, so copies are compared by content when they are not the same `Arc`.
 pub(crate) fn same_error(a: &Option<Arc<Error>>, b: &Option<Arc<Error>>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
         _ => false,
     }
 }
@@ -263,5 +264,27 @@ impl Serialize for Value {
         s.serialize_field("age", &self.age_seconds())?;
         s.serialize_field("error", &self.error.as_deref())?;
         s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stale(payload: &Arc<Payload>, error: &Error) -> Value {
+        let payload = Arc::new(Payload::clone(payload));
+        Value { payload, source: ValueSource::Stale, error: Some(Arc::new(error.clone())) }
+    }
+
+    #[test]
+    fn two_threads_copies_of_one_stale_read_are_the_same_read_and_another_error_is_not() {
+        let p = Arc::new(Payload::new(serde_json::json!({"a": 1}), Some(1), None));
+        let down = Error::unavailable("down");
+        assert!(stale(&p, &down).same_read(&stale(&p, &down)), "copies of payload and error");
+        assert!(!stale(&p, &down).same_read(&stale(&p, &Error::timeout("slow"))), "another error");
+        let fresh = Value { payload: p.clone(), source: ValueSource::Fresh, error: None };
+        assert!(!fresh.same_read(&stale(&p, &down)), "another source");
+        let refetched = Arc::new(Payload::new(serde_json::json!({"a": 1}), Some(1), None));
+        assert!(!stale(&refetched, &down).same_read(&stale(&p, &down)), "another fetch");
     }
 }
