@@ -151,7 +151,8 @@ impl PyFront {
         let (client, call) = self.call(py, call)?;
         let request = from_py(request, "request")?;
         let stream = py.detach(|| client.chat_stream_with(&request, call)).map_err(|e| chat_error(py, e))?;
-        Ok(PyChatStream { progress: Mutex::new(stream.progress()), stream: Mutex::new(Some(stream)) })
+        let progress = Progress { now: stream.progress(), generation: 0, shown: None };
+        Ok(PyChatStream { progress: Mutex::new(progress), stream: Mutex::new(Some(stream)) })
     }
 }
 
@@ -165,13 +166,43 @@ impl PyFront {
 /// the request again instead (the same target while its retries last, then the fallbacks): the
 /// next chunk has ``is_restart`` true and ``restarts`` counts them. Leaving the loop early:
 /// ``close()`` it, or use it in a ``with`` block.
-#[pyclass(frozen, module = "failsoft", name = "Stream")]
+#[pyclass(frozen, weakref, module = "failsoft", name = "Stream")]
 pub struct PyChatStream {
-    /// `None` once closed. Locked without the GIL (a second reader waits its turn).
+    /// `None` once ended or closed. Locked without the GIL (a second reader waits its turn).
     stream: Mutex<Option<ChatStream>>,
-    /// Core's snapshot after the last step, so that a getter never waits for a read in progress.
-    /// Copied out before anything is made of it: no Python code runs while it is locked.
-    progress: Mutex<StreamProgress>,
+    /// Stored by each step while it holds `stream`, so that a getter never waits for a read in
+    /// progress and an older step never overwrites a newer one. No Python code runs under it.
+    progress: Mutex<Progress>,
+}
+
+/// Core's snapshot after the last step, and the Python `served_by` and `attempts` made from it
+/// (kept while those are unchanged: the same objects on every read).
+struct Progress {
+    now: StreamProgress,
+    /// Bumped when a step changes `served_by` or `attempts`.
+    generation: u64,
+    shown: Option<(u64, Py<PyAny>, Py<PyList>)>,
+}
+
+impl PyChatStream {
+    /// `served_by` and `attempts` as Python objects, built once per change.
+    fn shown<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
+        let (generation, by, list) = {
+            let p = lock(&self.progress);
+            if let Some((_, by, list)) = p.shown.as_ref().filter(|s| s.0 == p.generation) {
+                return Ok((by.bind(py).clone(), list.bind(py).clone()));
+            }
+            (p.generation, p.now.served_by.clone(), p.now.attempts.clone())
+        };
+        let (by, list) = (served_by(py, &by)?, attempts(py, &list)?);
+        let kept = (generation, by.clone().unbind(), list.clone().unbind());
+        let mut p = lock(&self.progress);
+        // Kept unless a step changed them meanwhile; what it replaces is released after the lock
+        // (a release may run Python code).
+        let _old = (p.generation == generation).then(|| p.shown.replace(kept));
+        drop(p);
+        Ok((by, list))
+    }
 }
 
 #[pymethods]
@@ -185,12 +216,20 @@ impl PyChatStream {
         let step = py.detach(|| {
             let mut guard = lock(&self.stream);
             let stream = guard.as_mut()?;
-            Some((stream.next(), stream.progress()))
+            let (item, now) = (stream.next(), stream.progress());
+            let error_attempts = matches!(item, Some(Err(_))).then(|| now.attempts.clone());
+            let is_restart = now.is_restart;
+            let mut p = lock(&self.progress);
+            p.generation += u64::from(now.served_by != p.now.served_by || now.attempts != p.now.attempts);
+            p.now = now;
+            drop(p); // before the release below, which may wait: a getter never waits for it
+            if !matches!(item, Some(Ok(_))) {
+                *guard = None; // ended (complete or not): released now, not at close() or GC
+            }
+            Some((item, is_restart, error_attempts))
         });
-        let Some((item, progress)) = step else { return Ok(None) };
-        let chunk = item.transpose().map_err(|e| llm_error(py, &e, &progress.attempts));
-        let is_restart = progress.is_restart;
-        *lock(&self.progress) = progress;
+        let Some((item, is_restart, error_attempts)) = step else { return Ok(None) };
+        let chunk = item.transpose().map_err(|e| llm_error(py, &e, &error_attempts.unwrap_or_default()));
         let Some(chunk) = chunk? else { return Ok(None) };
         classes(py)?.chunk.bind(py).call1((to_plain(py, &chunk)?, is_restart)).map(Some)
     }
@@ -211,7 +250,7 @@ impl PyChatStream {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let shown = (self.served_by(py)?, self.done(), self.incomplete());
+        let shown = (self.shown(py)?.0, self.done(), self.incomplete());
         let text = PyString::new(py, "Stream(served_by={!r}, done={!r}, incomplete={!r})");
         text.call_method1("format", shown)?.extract()
     }
@@ -219,38 +258,37 @@ impl PyChatStream {
     /// Whether a target other than the primary is streaming.
     #[getter]
     fn is_fallback(&self) -> bool {
-        lock(&self.progress).is_fallback
+        lock(&self.progress).now.is_fallback
     }
 
     /// The target streaming now (after a restart, the one that took over).
     #[getter]
     fn served_by<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let by = lock(&self.progress).served_by.clone();
-        served_by(py, &by)
+        Ok(self.shown(py)?.0)
     }
 
     /// Every attempt of the call so far, broken streams included, the streaming one last.
     #[getter]
     fn attempts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = lock(&self.progress).attempts.clone();
-        attempts(py, &list)
+        let list = self.shown(py)?.1;
+        Ok(list.get_slice(0, list.len())) // a copy: the kept list is not the caller's to change
     }
 
     /// How many times the stream restarted after a break.
     #[getter]
     fn restarts(&self) -> u32 {
-        lock(&self.progress).restarts
+        lock(&self.progress).now.restarts
     }
 
     /// True once the stream ended with an error before the server's end.
     #[getter]
     fn incomplete(&self) -> bool {
-        lock(&self.progress).incomplete
+        lock(&self.progress).now.incomplete
     }
 
     /// True once the stream ended complete (``[DONE]``, or a close after the finish reason).
     #[getter]
     fn done(&self) -> bool {
-        lock(&self.progress).done
+        lock(&self.progress).now.done
     }
 }

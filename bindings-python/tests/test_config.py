@@ -176,6 +176,44 @@ def test_a_field_missing_at_the_backend_is_an_error(sim: Simulator) -> None:
             c.get_or_create_config(fallback=MoreThanStored())
 
 
+def test_a_to_dict_override_changes_neither_the_check_nor_the_created_config(sim: Simulator) -> None:
+    # `to_dict` is the user's to override: the declaration sent to core is not taken from it.
+    class Trimmed(failsoft.Config):
+        model: str = "gpt-4.1"
+        retries: int = 2
+
+        def to_dict(self) -> Dict[str, Any]:
+            return {"model": self.model}
+
+    with opik(sim, project="trimmed-agent") as c:
+        assert c.get_or_create_config(fallback=Trimmed()).retries == 2
+    created = {p["name"]: p for p in sim.state()["opik"]["projects"]}["trimmed-agent"]["blueprints"]
+    assert {v["key"] for v in created[0]["values"]} == {"model", "retries"}
+
+    class TrimmedMore(Agent):
+        extra_field: str = "x"
+
+        def to_dict(self) -> Dict[str, Any]:
+            return {"model": self.model}
+
+    with opik(sim) as c:
+        with pytest.raises(failsoft.InvalidResponse, match="extra_field"):
+            c.get_or_create_config(fallback=TrimmedMore())
+
+
+def test_a_fallback_read_shares_the_fallback_values(sim: Simulator) -> None:
+    class Tagged(failsoft.Config):
+        tags: List[str] = ["a"]
+        limits: Dict[str, int] = {"x": 1}
+
+    fallback = Tagged()
+    sim.fault("*", "refused")
+    with opik(sim) as c:
+        cfg = c.get_or_create_config(fallback=fallback)
+        assert cfg.is_fallback and cfg is not fallback
+        assert cfg.tags is fallback.tags and cfg.limits is fallback.limits  # not coerced again
+
+
 def test_a_mistyped_backend_field_is_an_error(sim: Simulator) -> None:
     class WrongType(failsoft.Config):
         model: int = 0

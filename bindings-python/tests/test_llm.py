@@ -3,11 +3,13 @@ OpenAI-compatible routes: ``/t/primary/v1`` and ``/t/fallback/v1``, faults on ``
 
 from __future__ import annotations
 
+import ast
 import pickle
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -275,6 +277,50 @@ def test_a_stream_broken_after_its_first_chunk_is_incomplete(sim: Simulator) -> 
     assert_no_secret(*error_texts(info.value))
     with pytest.raises(StopIteration):
         next(s)  # ended for good
+
+
+def test_a_streams_served_by_is_one_object_until_a_restart_changes_it(sim: Simulator) -> None:
+    sim.fault("/t/primary", "break_stream", at=3)
+    s = create(openai(sim), stream=True, stream_recovery="restart")
+    first = s.served_by
+    assert first.index == 0 and s.served_by is first and s.attempts[0] is s.attempts[0]
+    s.attempts.clear()  # each read is a copy: the stream's own list is left alone
+    assert len(s.attempts) == 1
+    chunks = list(s)
+    assert any(ch.is_restart for ch in chunks) and s.restarts == 1 and s.done
+    assert s.served_by is not first and s.served_by.index == 1 and s.served_by is s.served_by
+    assert [a.target for a in s.attempts] == [0, 1]
+
+
+def test_a_stream_can_be_weakly_referenced(sim: Simulator) -> None:
+    s = create(openai(sim), stream=True)
+    ref, streams = weakref.ref(s), weakref.WeakSet([s])
+    assert ref() is s and s in streams
+    s.close()
+    del s
+    assert ref() is None and not streams
+
+
+def test_two_readers_of_one_stream_leave_its_last_state(sim: Simulator) -> None:
+    # Each step stores its state while it holds the stream: a reader that got an earlier chunk
+    # cannot store its older state over the end another reader reached (a race: this run only
+    # catches the old order when the threads happen to interleave so; it rarely does).
+    for _ in range(10):
+        s = create(openai(sim), stream=True)
+        got: List[Any] = []
+        readers = [threading.Thread(target=lambda: got.extend(s)) for _ in range(2)]
+        for r in readers:
+            r.start()
+        for r in readers:
+            r.join()
+        assert s.done and not s.incomplete and len(got) >= 6
+        assert repr(s) == f"Stream(served_by={s.served_by!r}, done=True, incomplete=False)"
+
+
+def test_the_stub_documents_stream_as_the_runtime_does() -> None:
+    stub = Path(failsoft._native.__file__).with_name("_native.pyi").read_text()
+    [cls] = [n for n in ast.parse(stub).body if isinstance(n, ast.ClassDef) and n.name == "Stream"]
+    assert ast.get_docstring(cls) == failsoft.Stream.__doc__
 
 
 def test_chunks_arrive_as_they_are_sent_and_the_gil_is_released(sim: Simulator) -> None:

@@ -3,7 +3,6 @@ Python types)."""
 
 from __future__ import annotations
 
-import functools
 import typing
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union
 
@@ -49,8 +48,15 @@ class Client(_NativeClient):
         ``failsoft.InvalidResponse`` naming the field. The same object is returned while the
         config's version is unchanged.
         """
-        resolve = functools.cache(functools.partial(_fallback_config, fallback))
-        value, key = self._read_config(lambda: resolve().to_dict(), env, version, ttl_seconds)
+        memo: Optional[C] = None
+
+        def resolve() -> C:  # the fallback function runs only when the fallback is needed
+            nonlocal memo
+            if memo is None:
+                memo = _fallback_config(fallback)
+            return memo
+
+        value, key = self._read_config(lambda: resolve()._failsoft_json(), env, version, ttl_seconds)
         if value.is_fallback:
             return resolve()._as_fallback()
         # The typed config of each key is made once per value the native client hands out (the

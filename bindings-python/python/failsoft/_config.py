@@ -127,7 +127,7 @@ def _to_json(v: Any) -> Any:
     if isinstance(v, Prompt):
         return v.to_json()
     if isinstance(v, Config):
-        return v.to_dict()
+        return v._failsoft_json()
     if isinstance(v, Mapping):
         return {k: _to_json(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -214,13 +214,22 @@ class Config:
         return {name: getattr(self, name) for name in type(self)._fields()}
 
     def _as_fallback(self: C) -> C:
-        """A copy of this fallback, marked ``is_fallback``."""
-        return type(self)._build(self._values(), "", "fallback", is_fallback=True)
+        """A copy of this fallback, marked ``is_fallback``: its values are already coerced, so
+        they are shared as they are (no second check on every fallback read)."""
+        copy = type(self).__new__(type(self))
+        for name in type(self)._fields():
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "is_fallback", True)
+        return copy
+
+    def _failsoft_json(self) -> Dict[str, Any]:
+        """The fields as JSON: the declaration the core checks, and the seed of a new config.
+        Private so that a subclass overriding ``to_dict`` cannot change either."""
+        return {name: _to_json(v) for name, v in self._values().items()}
 
     def to_dict(self) -> Dict[str, Any]:
-        """The fields as a plain dict (prompts and nested configs as JSON): the declaration the
-        core checks, and the seed of a new config."""
-        return {name: _to_json(v) for name, v in self._values().items()}
+        """The fields as a plain dict (prompts and nested configs as JSON)."""
+        return self._failsoft_json()
 
     __setattr__ = __delattr__ = _immutable
 

@@ -258,7 +258,9 @@ class Stream:
     arrives (the GIL is released while waiting). It ends after the server's ``[DONE]``; a stream
     that breaks, stalls or passes the deadline before that raises ``failsoft.Unavailable``,
     ``Timeout`` or ``InvalidResponse`` whose message says it is incomplete (and ``incomplete``
-    turns true). With ``stream_recovery="restart"`` a break sends the request again instead: the
+    turns true). It is also complete when the server closes it after the finish reason without
+    ``[DONE]``; malformed events are skipped. With ``stream_recovery="restart"`` a break sends
+    the request again instead (the same target while its retries last, then the fallbacks): the
     next chunk has ``is_restart`` true and ``restarts`` counts them. Leaving the loop early:
     ``close()`` it, or use it in a ``with`` block."""
 
