@@ -412,7 +412,8 @@ export class Client {
    */
   async invalidate(key: string): Promise<void> {
     const failed = await this.#native.invalidate(key);
-    if (failed) throw errorFromInfo({ ...failed, key });
+    // The error names the key as the core writes it, not as the caller spelled it.
+    if (failed) throw errorFromInfo(failed);
   }
 
   /**
