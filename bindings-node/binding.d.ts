@@ -199,7 +199,10 @@ export interface SlotRead {
 export interface StreamStep {
   chunk?: any
   error?: ErrorInfo
-  /** Core's `StreamProgress` after the step; none once the stream was closed. */
+  /**
+   * Core's `StreamProgress` after a step that restarted or ended the stream; none between
+   * (nothing changed) and once it was closed.
+   */
   progress?: any
 }
 

@@ -138,6 +138,23 @@ impl Slot {
         code | self.gen << GEN_SHIFT
     }
 
+    /// A read the slot does not keep, for JS: its code is a bare source (no generation, so the
+    /// JS side keeps nothing either), with its data always.
+    fn unkept_info(&self, v: &Value) -> SlotRead {
+        let (code, data, error) = match self.convert(&v.payload) {
+            Ok(data) => (v.source as u32, Some(Json::clone(&data)), v.error.as_deref().map(ErrorInfo::from)),
+            Err(e) => (FAILED, None, Some(ErrorInfo::from(&*e))),
+        };
+        SlotRead {
+            code,
+            data_gen: self.data_gen,
+            data,
+            version: v.payload.version,
+            age: v.payload.age().as_secs_f64(),
+            error,
+        }
+    }
+
     /// The last read for JS; with its data unless the JS side holds generation `known`.
     fn read_info(&self, known: Option<u32>) -> SlotRead {
         let payload = self.last.as_ref().filter(|_| self.code & 7 <= SNAPSHOT).map(|v| &v.payload);
@@ -340,9 +357,16 @@ impl NativeClient {
             }
             None => client.get_with(&key, read_options(has_fallback, ttl)),
         };
-        let settle = move |result| {
+        let settle = move |result: std::result::Result<Value, Error>| {
             let mut slots = lock(&slots);
             let s = slots.get(slot).map_err(|e| napi::Error::from_reason(e.reason))?;
+            // A sync read may have moved the slot to a newer fetch meanwhile, and an older one
+            // never replaces it (the next read would count it as a change and convert again).
+            let newer =
+                |v: &&Value| s.last.as_ref().is_some_and(|l| l.payload.fetched_at > v.payload.fetched_at);
+            if let Some(v) = result.as_ref().ok().filter(|v| !v.is_fallback() && newer(v)) {
+                return Ok(s.unkept_info(v));
+            }
             s.apply(result);
             Ok(s.read_info(None))
         };

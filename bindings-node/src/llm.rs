@@ -87,7 +87,8 @@ impl From<ChatError> for ChatOutcome {
 pub struct StreamStep {
     pub chunk: Option<Value>,
     pub error: Option<ErrorInfo>,
-    /// Core's `StreamProgress` after the step; none once the stream was closed.
+    /// Core's `StreamProgress` after a step that restarted or ended the stream; none between
+    /// (nothing changed) and once it was closed.
     pub progress: Option<Value>,
 }
 
@@ -190,20 +191,27 @@ impl NativeChatStream {
         let state = self.state.clone();
         promise(env, move || {
             let mut guard = lock(&state.stream);
-            let step = match guard.as_mut().filter(|_| !state.closed.load(Ordering::SeqCst)) {
-                None => StreamStep { chunk: None, error: None, progress: None },
+            let (step, ended) = match guard.as_mut().filter(|_| !state.closed.load(Ordering::SeqCst)) {
+                None => (StreamStep { chunk: None, error: None, progress: None }, true),
                 Some(s) => {
+                    let restarts = s.restarts();
                     let (chunk, error) = match s.next() {
                         Some(Ok(chunk)) => (Some(chunk), None),
                         Some(Err(e)) => (None, Some(ErrorInfo::from(&e))),
                         None => (None, None),
                     };
-                    let p = s.progress();
-                    StreamStep { chunk, error, progress: Some(report(json!(p), &p.attempts)) }
+                    let ended = chunk.is_none();
+                    // Who streams and the attempts change only at a restart or the end: between
+                    // them nothing is sent, so the JS side keeps the same `servedBy` object.
+                    let p = (ended || s.restarts() != restarts).then(|| s.progress());
+                    let progress = p.map(|p| report(json!(p), &p.attempts));
+                    (StreamStep { chunk, error, progress }, ended)
                 }
             };
-            if state.closed.load(Ordering::SeqCst) {
-                *guard = None; // closed while reading: close the connection now
+            if ended || state.closed.load(Ordering::SeqCst) {
+                // Ended, broken or closed while reading: the connection, the request body and
+                // the client's clone go now, not at close() or garbage collection.
+                *guard = None;
             }
             step
         })

@@ -4,11 +4,13 @@
 
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { test, describe, before, after } = require('node:test');
 const { isMainThread } = require('node:worker_threads');
 
-const { Client, http } = require('..');
+const { Client, file, http } = require('..');
 const { startSim, sleep } = require('./helpers/sim');
 
 let sim;
@@ -124,6 +126,31 @@ describe('lifecycle', () => {
     } finally {
       await c.close();
       own.stop();
+    }
+  });
+
+  test('an_awaited_read_settling_after_a_newer_sync_read_never_replaces_it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failsoft-node-older-'));
+    const store = path.join(dir, 'kv.json');
+    fs.writeFileSync(store, JSON.stringify({ k: 'one' }));
+    const c = new Client({ source: file(store), ttlSeconds: 0.02 });
+    const spin = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    try {
+      // Its answer (`one`) settles only once this synchronous block has moved the slot on.
+      const awaited = c.get('k');
+      let read = c.getSync('k', { fallback: null });
+      for (const t = Date.now(); read.value !== 'one' && Date.now() - t < 2000; spin(2)) read = c.getSync('k', { fallback: null });
+      spin(50); // the waiter thread returns the value it waited for
+      fs.writeFileSync(store, JSON.stringify({ k: 'three' }));
+      for (const t = Date.now(); read.value !== 'three' && Date.now() - t < 2000; spin(2)) read = c.getSync('k', { fallback: null });
+      assert.equal(read.value, 'three');
+      const newer = c.getSync('k', { ttlSeconds: 60 });
+      assert.equal((await awaited).value, 'one');
+      // The slot still holds the newer read: the same object, its data not converted again.
+      assert.equal(c.getSync('k', { ttlSeconds: 60 }), newer);
+    } finally {
+      await c.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

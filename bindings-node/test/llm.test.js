@@ -5,6 +5,7 @@
 const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { performance } = require('node:perf_hooks');
+const fs = require('node:fs');
 const util = require('node:util');
 
 const failsoft = require('..');
@@ -202,9 +203,13 @@ test('a stream yields chunks as they arrive, from the primary', async () => {
   assert.deepEqual(stream.servedBy, { index: 0, model: 'openpipe:my-ft-model', baseUrl: base('primary') });
   const times = [];
   const chunks = [];
+  const [servedBy, attempts] = [stream.servedBy, stream.attempts];
   for await (const chunk of stream) {
     times.push(performance.now());
     chunks.push(chunk);
+    // Nothing changed between chunks of one target: the same objects, not rebuilt per chunk.
+    assert.equal(stream.servedBy, servedBy);
+    assert.equal(stream.attempts, attempts);
   }
   assert.equal(text(chunks), 'Hello from the simulator [target=primary]');
   assert.equal(chunks[0].object, 'chat.completion.chunk');
@@ -251,6 +256,37 @@ test('a stream broken after its first chunk throws an incomplete error, never a 
   assert.equal(stream.incomplete, true);
   assert.equal(await sim.count('/t/fallback/v1/chat/completions'), 0, 'no fallover after the first chunk');
   assert.deepEqual(await stream.next(), { done: true, value: undefined });
+});
+
+/** Established connections to `url`'s port, as the kernel lists them (Linux only). */
+function connectionsTo(url) {
+  const port = `:${Number(new URL(url).port).toString(16).toUpperCase().padStart(4, '0')}`;
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const rows = fs.existsSync(table) ? fs.readFileSync(table, 'utf8').split('\n').slice(1) : [];
+    n += rows.filter((row) => {
+      const cols = row.trim().split(/\s+/);
+      return cols[2]?.endsWith(port) && cols[3] === '01';
+    }).length;
+  }
+  return n;
+}
+
+test('a stream that ends by its deadline lets its connection go at once, before close() or GC', {
+  skip: process.platform === 'linux' ? false : 'reads /proc/net/tcp',
+}, async () => {
+  // The server goes on sending for seconds; core's reader stops at its next event only once the
+  // stream is dropped.
+  await sim.call('POST', '/_sim/openai', { chunk_delay_ms: 250 });
+  const before = connectionsTo(sim.url);
+  const stream = await create(client({ deadline: 600 }), { stream: true });
+  assert.equal(connectionsTo(sim.url), before + 1);
+  await assert.rejects(collect(stream), TimeoutError);
+  const ended = Date.now();
+  // `stream` is still referenced and not closed: only the end of the stream may let it go.
+  while (connectionsTo(sim.url) > before && Date.now() - ended < 800) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(connectionsTo(sim.url), before, 'the ended stream still holds its connection');
+  assert.equal(stream.incomplete, true);
 });
 
 test('leaving a stream early closes it', async () => {

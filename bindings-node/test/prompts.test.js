@@ -7,7 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { test, describe, before, after } = require('node:test');
 
-const { Client, langfuse, Prompt, FailsoftError, InvalidArgumentError, NotFoundError, UnauthorizedError } = require('..');
+const { Client, http, langfuse, Prompt, FailsoftError, InvalidArgumentError, NotFoundError, UnauthorizedError } = require('..');
 const { startSim, sleep } = require('./helpers/sim');
 
 let sim;
@@ -48,6 +48,18 @@ describe('getPrompt', () => {
     assert.throws(() => p.compile({}, { strict: true }), (e) => e instanceof InvalidArgumentError && /movie/.test(e.message));
     assert.ok(Object.isFrozen(p.config) && Object.isFrozen(p.labels));
     await c.close();
+  });
+
+  test('to_json_keeps_the_key_order_of_prompts_and_values', async () => {
+    const c = client();
+    const p = await c.getPrompt('movie-critic');
+    const promptKeys = ['name', 'version', 'type', 'prompt', 'config', 'labels', 'tags', 'commitMessage'];
+    assert.deepEqual(Object.keys(p.toJSON()), [...promptKeys, 'source', 'isFallback', 'ageSeconds', 'error']);
+    const down = new Client({ source: http('http://127.0.0.1:1/{key}') });
+    const v = down.getSync('k', { fallback: 1 });
+    assert.deepEqual(Object.keys(v.toJSON()), ['value', 'source', 'isFallback', 'version', 'ageSeconds', 'error']);
+    assert.deepEqual(Object.keys(v.toJSON().error), ['code', 'key', 'message']);
+    await Promise.all([c.close(), down.close()]);
   });
 
   test('label_and_version_select_the_prompt', async () => {

@@ -412,7 +412,8 @@ export class Client {
    */
   async invalidate(key: string): Promise<void> {
     const failed = await this.#native.invalidate(key);
-    if (failed) throw errorFromInfo({ ...failed, key });
+    // The error names the key as the core writes it, not as the caller spelled it.
+    if (failed) throw errorFromInfo(failed);
   }
 
   /**
@@ -520,12 +521,16 @@ export class Client {
     const error = r.error ? errorFromInfo(r.error) : null;
     if (code === FAILED) throw error;
     if (code === FALLBACK) return s.kind.fallback(s, options, error);
+    const at = now() - r.age;
+    // A code without a generation (bits 0-2 only): an awaited read older than the slot's last
+    // one, which the slot did not keep, so neither does this side.
+    if (code < 8) return s.kind.make(s.kind.convert(r.data), SOURCES[code], r.version ?? null, at, error);
     if (r.dataGen !== s.dataGen) {
       s.data = s.kind.convert(r.data);
       s.dataGen = r.dataGen;
     }
     s.code = code;
     s.resolved = undefined;
-    return (s.result = s.kind.make(s.data as D, SOURCES[code & 7], r.version ?? null, now() - r.age, error));
+    return (s.result = s.kind.make(s.data as D, SOURCES[code & 7], r.version ?? null, at, error));
   }
 }

@@ -126,8 +126,11 @@ export function toFailsoftError(e: unknown, key = ''): unknown {
   const code = (e as { code?: unknown }).code;
   const cls = typeof code === 'string' ? CLASSES[code as ErrorCode] : undefined;
   if (cls) return new cls(e.message, { key });
-  return code === 'InvalidArg' || /Expected$/.test(String(code)) ? new InvalidArgumentError(e.message, { key }) : e;
+  return ARGUMENT_STATUSES.has(code as string) ? new InvalidArgumentError(e.message, { key }) : e;
 }
+
+/** The napi statuses of an argument of the wrong type, as the addon's signatures can raise them. */
+const ARGUMENT_STATUSES: ReadonlySet<string> = new Set(['InvalidArg', 'ObjectExpected', 'StringExpected', 'NumberExpected']);
 
 /** @internal Runs a native call, rethrowing its errors as `FailsoftError`s about `key`. */
 export function call<T>(key: string, f: () => T): T {

@@ -47,11 +47,21 @@ export abstract class ReadResult {
     return Number.isNaN(this.#fetchedAt) ? null : Math.max(0, now() - this.#fetchedAt);
   }
 
-  /** The public fields, `ageSeconds`, and the error as `{code, key, message}`. */
+  /** The subclass's public fields, then the base's, `ageSeconds`, and the error as `{code, key, message}`. */
   toJSON(): object {
-    const e = this.error;
-    return { ...this, ageSeconds: this.ageSeconds, error: e && { code: e.code, key: e.key, message: e.message } };
+    const { source: _s, isFallback: _f, error: _e, ...own } = this;
+    return json(this, own, {});
   }
+}
+
+/**
+ * `head`, `source`, `isFallback`, `tail`, `ageSeconds`, `error`: the key order each result's
+ * JSON has always had (users diff and snapshot it).
+ */
+function json(r: ReadResult, head: object, tail: object): object {
+  const e = r.error;
+  const error = e && { code: e.code, key: e.key, message: e.message };
+  return { ...head, source: r.source, isFallback: r.isFallback, ...tail, ageSeconds: r.ageSeconds, error };
 }
 
 /**
@@ -69,5 +79,10 @@ export class Value<T = unknown> extends ReadResult {
     super(source, fetchedAt, error);
     this.value = value;
     this.version = version;
+  }
+
+  /** `value`, `source`, `isFallback`, `version`, `ageSeconds`, `error`. */
+  override toJSON(): object {
+    return json(this, { value: this.value }, { version: this.version });
   }
 }
