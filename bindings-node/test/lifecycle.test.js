@@ -140,7 +140,7 @@ describe('lifecycle', () => {
       const awaited = c.get('k');
       let read = c.getSync('k', { fallback: null });
       for (const t = Date.now(); read.value !== 'one' && Date.now() - t < 2000; spin(2)) read = c.getSync('k', { fallback: null });
-      spin(50); // the waiter thread returns the value it waited for
+      spin(200); // the waiter thread returns the value it waited for (200 ms: margin for a loaded machine)
       fs.writeFileSync(store, JSON.stringify({ k: 'three' }));
       for (const t = Date.now(); read.value !== 'three' && Date.now() - t < 2000; spin(2)) read = c.getSync('k', { fallback: null });
       assert.equal(read.value, 'three');
