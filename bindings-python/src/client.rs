@@ -81,7 +81,7 @@ fn call_lazy(f: &Py<PyAny>, stash: &Stash) -> failsoft::Result<Json> {
     })
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -202,6 +202,9 @@ pub struct PyClient {
     prompt_front: Py<PyDict>,
     /// Label or version → prompt name → `Cell`, for `get_prompt(name, label=)` / `(version=)`.
     prompt_front_by: Py<PyDict>,
+    /// The name object last found in `prompt_front` and its cell (holding the name keeps its
+    /// address from being reused).
+    last_prompt: GilCell<Option<(Py<PyAny>, Py<Cell>)>>,
     cells: Mutex<HashMap<(Kind, Key), Py<Cell>>>,
     configs: Mutex<HashMap<Key, ConfigSlot>>,
     /// The `on_change` callbacks by listener id; the core's listeners share the slots.
@@ -423,9 +426,19 @@ impl PyClient {
             _ => None,
         };
         if let Some(q) = indexed {
-            // Neither label nor version: the client's own dict, borrowed (no reference count).
+            // Neither label nor version, and the same name object as last time (an agent passes
+            // one string constant): the last cell, without a dict lookup (a seventh of a read).
+            let last = match (q, self.last_prompt.borrow_mut(py).as_ref()) {
+                (None, Some((n, cell))) if n.as_ptr() == name.as_ptr() => Some(cell.bind(py).clone()),
+                _ => None,
+            };
             let found = match q {
-                None => front_cell(self.prompt_front.bind(py), &name)?,
+                _ if last.is_some() => last,
+                None => front_cell(self.prompt_front.bind(py), &name)?.inspect(|cell| {
+                    let kept = (name.to_owned().unbind(), cell.clone().unbind());
+                    let old = self.last_prompt.borrow_mut(py).replace(kept);
+                    drop(old); // outside the borrow: dropping Python objects may run arbitrary code
+                }),
                 q => front_cell(&self.prompt_index(py, q)?, &name)?,
             };
             if let Some(cell) = found {
@@ -553,6 +566,7 @@ impl PyClient {
             value_front: PyDict::new(py).unbind(),
             prompt_front: PyDict::new(py).unbind(),
             prompt_front_by: PyDict::new(py).unbind(),
+            last_prompt: GilCell::default(),
             cells: Mutex::new(HashMap::new()),
             configs: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
@@ -615,10 +629,7 @@ impl PyClient {
     fn prefetch(&self, py: Python<'_>, keys: Vec<String>, deadline_seconds: Option<f64>) -> PyResult<()> {
         let deadline = opt_seconds("deadline_seconds", deadline_seconds)?;
         let keys: Vec<Key> = keys.iter().map(|k| Key::parse(k)).collect();
-        match py.detach(|| self.core.prefetch(&keys, deadline)) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(prefetch_error(py, &e)),
-        }
+        py.detach(|| self.core.prefetch(&keys, deadline)).map(drop).map_err(|e| prefetch_error(py, &e))
     }
 
     /// The client's health: `state` (`starting`, `ready`, `stale`, `fatal`), `since`,

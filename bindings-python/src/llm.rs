@@ -3,6 +3,7 @@
 //! in as JSON, core's serde values out; every decision (defaults, checks, fallbacks, pooling) is
 //! core's. Every call waits with the GIL released, a stream between its chunks too.
 
+use crate::client::lock;
 use crate::convert::{from_py, to_plain};
 use crate::errors::{error_object, to_pyerr};
 use failsoft::llm::{
@@ -12,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde_json::{json, Value as Json};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 /// `failsoft._llm.ServedBy`, `Attempt` and `ChatCompletionChunk`.
 struct Classes {
@@ -67,10 +68,6 @@ fn llm_error(py: Python<'_>, e: &failsoft::Error, list: &[Attempt]) -> PyErr {
 /// The exception of a call no target answered: the last error's class, with every attempt.
 fn chat_error(py: Python<'_>, e: ChatError) -> PyErr {
     llm_error(py, &e.error, &e.attempts)
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `(base_url, api_key, timeout)` of an API: `base_url`, `api_key`, `timeout` with core's defaults
