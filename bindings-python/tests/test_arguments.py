@@ -81,6 +81,12 @@ def test_every_spelling_of_a_read_is_warm_and_the_same_object(sim: Simulator) ->
         assert c.get_prompt("movie-critic", **options) is p
         assert c.get_prompt("movie-critic", label="production", cache_ttl_seconds=60.0) is p
         assert c.get_prompt("".join(["movie", "-critic"])) is p
+        # The same name object as the last read, another name, then the first again (the last
+        # name is remembered by identity): each read is its own prompt.
+        chat = c.get_prompt("chat-agent", type="chat", fallback=[])
+        for name, want in [("movie-critic", p), ("chat-agent", chat), ("movie-critic", p), ("movie-critic", p)]:
+            assert c.get_prompt(name) is want
+        assert chat is not p and chat.name == "chat-agent"
         staging = c.get_prompt("movie-critic", label="staging")
         v1 = c.get_prompt("movie-critic", version=1)
         assert staging.version == 2 and v1.version == 1 and v1 is not p
