@@ -22,8 +22,9 @@ after(() => sim.stop());
 describe('lifecycle', () => {
   test('event_loop_keeps_ticking_while_100_cold_reads_wait_on_a_hung_backend', async () => {
     // A read that blocked the JS thread (or queued on libuv's 4 threads) would stall the ticker
-    // for the whole cold deadline on every attempt; a loaded machine (2 cores shared with
-    // builds) can deschedule the process for a moment, so the bound must hold in one of three.
+    // for the whole cold deadline (1 s) on every attempt. 100 waiter threads and the simulator's
+    // 100 connections starting at once on 2 cores deschedule the JS thread for up to ~130 ms
+    // (measured, also on the code of the last release), so the bound is 250 ms, in one of three.
     await sim.fault('/kv', 'hang');
     const c = new Client({ source: http(`${sim.url}/kv/{key}`), coldDeadlineSeconds: 1 });
     const stalls = [];
@@ -48,7 +49,7 @@ describe('lifecycle', () => {
           assert.equal(v.error.code, 'TIMEOUT');
         });
         stalls.push(maxGap);
-        if (maxGap < 20) return;
+        if (maxGap < 250) return;
       }
       assert.fail(`the event loop stalled for ${stalls.map((g) => `${g.toFixed(1)} ms`).join(', ')}`);
     } finally {
@@ -133,21 +134,24 @@ describe('lifecycle', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failsoft-node-older-'));
     const store = path.join(dir, 'kv.json');
     fs.writeFileSync(store, JSON.stringify({ k: 'one' }));
-    const c = new Client({ source: file(store), ttlSeconds: 0.02 });
+    // A long TTL: nothing refreshes behind the test's back; invalidate() moves the key on.
+    const c = new Client({ source: file(store), ttlSeconds: 60 });
     const spin = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
     try {
       // Its answer (`one`) settles only once this synchronous block has moved the slot on.
       const awaited = c.get('k');
       let read = c.getSync('k', { fallback: null });
       for (const t = Date.now(); read.value !== 'one' && Date.now() - t < 2000; spin(2)) read = c.getSync('k', { fallback: null });
-      spin(200); // the waiter thread returns the value it waited for (200 ms: margin for a loaded machine)
+      spin(50); // the waiter thread returns the value it waited for
       fs.writeFileSync(store, JSON.stringify({ k: 'three' }));
-      for (const t = Date.now(); read.value !== 'three' && Date.now() - t < 2000; spin(2)) read = c.getSync('k', { fallback: null });
+      const invalidated = c.invalidate('k');
+      for (const t = Date.now(); read.value !== 'three' && Date.now() - t < 2000; spin(2)) read = c.getSync('k');
       assert.equal(read.value, 'three');
-      const newer = c.getSync('k', { ttlSeconds: 60 });
+      const newer = c.getSync('k');
       assert.equal((await awaited).value, 'one');
+      await invalidated;
       // The slot still holds the newer read: the same object, its data not converted again.
-      assert.equal(c.getSync('k', { ttlSeconds: 60 }), newer);
+      assert.equal(c.getSync('k'), newer);
     } finally {
       await c.close();
       fs.rmSync(dir, { recursive: true, force: true });
