@@ -159,7 +159,7 @@ def test_a_per_target_timeout_holds_within_100_ms(sim: Simulator) -> None:
     assert r.served_by.index == 1
     first = r.attempts[0]
     assert first.error_kind == "Timeout" and 500 <= first.elapsed_ms < 600, first
-    assert took < 0.5 + 0.1 + r.attempts[-1].elapsed_ms / 1000, took
+    assert took < 0.5 + 0.25 + r.attempts[-1].elapsed_ms / 1000, took
     # The fallback's own timeout, from the seed's `fallback={"model", "timeout"}`.
     sim.fault("/t/fallback", "hang")
     started = time.monotonic()
@@ -167,7 +167,9 @@ def test_a_per_target_timeout_holds_within_100_ms(sim: Simulator) -> None:
         create(c, fallback={"model": "fallback-model", "timeout": 0.3})
     took = time.monotonic() - started
     assert [a.error_kind for a in info.value.attempts] == ["Timeout", "Timeout"]
-    assert 300 <= info.value.attempts[1].elapsed_ms < 400 and took < 0.8 + 0.1, took
+    # The whole call is its two attempts plus Python's own time (0.25 s margin: CI once took
+    # 0.91 s here on a loaded 2-core machine, with each attempt within its timeout).
+    assert 300 <= info.value.attempts[1].elapsed_ms < 400 and took < 0.8 + 0.25, took
 
 
 def test_the_overall_deadline_bounds_the_whole_call(sim: Simulator) -> None:
