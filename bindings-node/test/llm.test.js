@@ -161,7 +161,7 @@ test('a per-target timeout holds within 100 ms (client, request and fallback tim
   assert.ok(elapsed >= 440 && elapsed < 550, `250 + 200 ms: ${elapsed} ms`);
 });
 
-test('the breaker skips a dead primary after 3 failing calls (the 4th adds < 5 ms)', async () => {
+test('the breaker skips a dead primary after 3 failing calls (the 4th adds no request)', async () => {
   await fault('/t/primary', 'refused');
   const c = client({ maxRetries: 0 });
   for (let i = 0; i < 3; i++) {
@@ -180,7 +180,9 @@ test('the breaker skips a dead primary after 3 failing calls (the 4th adds < 5 m
     { target: 0, skipped: true, kind: 'UNAVAILABLE', ms: 0 },
   );
   const added = elapsed - r.attempts[1].elapsedMs;
-  assert.ok(added < 5, `the skipped primary added ${added} ms`);
+  // The proof that the primary is skipped is the request count below; this bound only says the
+  // skip costs no connection attempt or wait (25 ms: a loaded 2-core machine once measured 7 ms).
+  assert.ok(added < 25, `the skipped primary added ${added} ms`);
   assert.equal(await sim.count('/t/primary/v1/chat/completions'), before, 'no request to the dead primary');
   // Another OpenAI instance has breakers of its own.
   const fresh = await create(client({ maxRetries: 0 }));
